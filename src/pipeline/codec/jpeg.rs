@@ -1,0 +1,218 @@
+//! JPEG through libjpeg-turbo (`turbojpeg`): decoding with DCT scaling
+//! (shrink-on-load) and progressive encoding; metadata (EXIF orientation,
+//! ICC profile) is read from the headers alone with `zune-jpeg`.
+
+use std::io::Cursor;
+
+use image::metadata::Orientation;
+use img_parts::ImageICC;
+use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
+
+use crate::pipeline::bitmap::{Bitmap, Layout};
+
+/// Progressive scans beyond this are refused (libjpeg-turbo's advice against
+/// progressive-JPEG denial of service).
+const SCAN_LIMIT: u32 = 500;
+
+/// What the JPEG headers say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Header {
+    /// Stored width.
+    pub width: u32,
+    /// Stored height.
+    pub height: u32,
+    /// How the pixels decode: grey, RGB or CMYK.
+    pub layout: Layout,
+    /// EXIF orientation.
+    pub orientation: Orientation,
+    /// Embedded ICC profile.
+    pub icc: Option<Vec<u8>>,
+}
+
+/// Reads the headers without decoding pixels.
+pub fn read_header(bytes: &[u8]) -> Result<Header, String> {
+    let header = turbojpeg::read_header(bytes).map_err(|e| e.to_string())?;
+    let layout = match header.colorspace {
+        Colorspace::Gray => Layout::Gray,
+        Colorspace::CMYK | Colorspace::YCCK => Layout::Cmyk,
+        Colorspace::RGB | Colorspace::YCbCr => Layout::Rgb,
+    };
+    let (width, height) = (side(header.width)?, side(header.height)?);
+    // Metadata is optional: a file zune-jpeg cannot parse still decodes.
+    let mut meta = zune_jpeg::JpegDecoder::new(Cursor::new(bytes));
+    let (orientation, icc) = match meta.decode_headers() {
+        Ok(()) => (
+            meta.exif()
+                .and_then(|exif| Orientation::from_exif_chunk(exif))
+                .unwrap_or(Orientation::NoTransforms),
+            meta.icc_profile(),
+        ),
+        Err(_) => (Orientation::NoTransforms, None),
+    };
+    Ok(Header {
+        width,
+        height,
+        layout,
+        orientation,
+        icc,
+    })
+}
+
+fn side(v: usize) -> Result<u32, String> {
+    u32::try_from(v).map_err(|_| format!("dimension {v} is too large"))
+}
+
+/// Decodes at 1/`denominator` of the stored size (1, 2, 4 or 8), rounding up.
+pub fn decode(bytes: &[u8], header: &Header, denominator: u32) -> Result<Bitmap, String> {
+    let mut decompressor = Decompressor::new().map_err(|e| e.to_string())?;
+    let factor = ScalingFactor::new(1, denominator as usize);
+    decompressor
+        .set_scaling_factor(factor)
+        .map_err(|e| e.to_string())?;
+    decompressor
+        .set_scan_limit(SCAN_LIMIT)
+        .map_err(|e| e.to_string())?;
+    let format = pixel_format(header.layout);
+    let (width, height) = (
+        factor.scale(header.width as usize),
+        factor.scale(header.height as usize),
+    );
+    let pitch = width * format.size();
+    let mut pixels = vec![0u8; pitch * height];
+    let image = Image {
+        pixels: pixels.as_mut_slice(),
+        width,
+        pitch,
+        height,
+        format,
+    };
+    decompressor
+        .decompress(bytes, image)
+        .map_err(|e| e.to_string())?;
+    Bitmap::new(side(width)?, side(height)?, header.layout, pixels)
+        .ok_or_else(|| "decoded size mismatch".into())
+}
+
+fn pixel_format(layout: Layout) -> PixelFormat {
+    match layout {
+        Layout::Gray => PixelFormat::GRAY,
+        Layout::Cmyk => PixelFormat::CMYK,
+        Layout::GrayAlpha | Layout::Rgb | Layout::Rgba => PixelFormat::RGB,
+    }
+}
+
+/// Encodes grey, RGB or CMYK pixels as a progressive, Huffman-optimised JPEG
+/// with 4:2:0 chroma, embedding `icc` when given.
+pub fn encode(bitmap: &Bitmap, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
+    let mut compressor = Compressor::new().map_err(|e| e.to_string())?;
+    // libjpeg treats quality 0 as 1; TurboJPEG refuses 0.
+    compressor
+        .set_quality(i32::from(quality.clamp(1, 100)))
+        .map_err(|e| e.to_string())?;
+    let subsamp = if bitmap.layout() == Layout::Gray {
+        Subsamp::Gray
+    } else {
+        Subsamp::Sub2x2
+    };
+    compressor.set_subsamp(subsamp).map_err(|e| e.to_string())?;
+    compressor
+        .set_progressive(true)
+        .map_err(|e| e.to_string())?;
+    compressor.set_optimize(true).map_err(|e| e.to_string())?;
+    let image = Image {
+        pixels: bitmap.pixels(),
+        width: bitmap.width() as usize,
+        pitch: bitmap.stride(),
+        height: bitmap.height() as usize,
+        format: pixel_format(bitmap.layout()),
+    };
+    let jpeg = compressor
+        .compress_to_vec(image)
+        .map_err(|e| e.to_string())?;
+    match icc {
+        None => Ok(jpeg),
+        Some(profile) => {
+            let mut parts =
+                img_parts::jpeg::Jpeg::from_bytes(jpeg.into()).map_err(|e| e.to_string())?;
+            parts.set_icc_profile(Some(profile.to_vec().into()));
+            Ok(parts.encoder().bytes().to_vec())
+        }
+    }
+}
+
+/// The largest DCT shrink (1, 2, 4 or 8) that keeps a `region` of stored
+/// pixels at least twice the `output` size on both axes, as libvips does.
+pub fn shrink_denominator(region: (f64, f64), output: (u32, u32)) -> u32 {
+    let mut d = 1;
+    while d < 8
+        && region.0 / f64::from(d * 2) >= 2.0 * f64::from(output.0)
+        && region.1 / f64::from(d * 2) >= 2.0 * f64::from(output.1)
+    {
+        d *= 2;
+    }
+    d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shrink_keeps_twice_the_output() {
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (400, 300)), 4);
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (200, 150)), 8);
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (1200, 900)), 1);
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (1000, 750)), 2);
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (4000, 3000)), 1);
+        assert_eq!(shrink_denominator((4000.0, 3000.0), (100, 2000)), 1);
+    }
+
+    #[test]
+    fn round_trips_with_profile() {
+        let px: Vec<u8> = (0..64 * 48 * 3).map(|i| (i % 251) as u8).collect();
+        let bitmap = Bitmap::new(64, 48, Layout::Rgb, px).unwrap();
+        let profile = vec![7u8; 70_000]; // needs two APP2 segments
+        let jpeg = encode(&bitmap, 76, Some(&profile)).unwrap();
+        let header = read_header(&jpeg).unwrap();
+        assert_eq!(
+            (header.width, header.height, header.layout),
+            (64, 48, Layout::Rgb)
+        );
+        assert_eq!(header.icc.as_deref(), Some(profile.as_slice()));
+        let half = decode(&jpeg, &header, 2).unwrap();
+        assert_eq!((half.width(), half.height()), (32, 24));
+        let eighth = decode(&jpeg, &header, 8).unwrap();
+        assert_eq!((eighth.width(), eighth.height()), (8, 6));
+    }
+
+    #[test]
+    fn grey_and_cmyk_round_trip() {
+        for layout in [Layout::Gray, Layout::Cmyk] {
+            let px = vec![200u8; 16 * 16 * layout.channels()];
+            let bitmap = Bitmap::new(16, 16, layout, px).unwrap();
+            let jpeg = encode(&bitmap, 95, None).unwrap();
+            let header = read_header(&jpeg).unwrap();
+            assert_eq!(header.layout, layout);
+            let back = decode(&jpeg, &header, 1).unwrap();
+            assert!(
+                back.pixels().iter().all(|&v| v.abs_diff(200) <= 3),
+                "{layout:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn quality_zero_is_accepted() {
+        let bitmap = Bitmap::new(8, 8, Layout::Rgb, vec![9; 8 * 8 * 3]).unwrap();
+        assert!(encode(&bitmap, 0, None).is_ok());
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(read_header(b"\xff\xd8\xff\xe0 not really").is_err());
+        let px = vec![0u8; 8 * 8 * 3];
+        let jpeg = encode(&Bitmap::new(8, 8, Layout::Rgb, px).unwrap(), 50, None).unwrap();
+        let header = read_header(&jpeg).unwrap();
+        assert!(decode(&jpeg[..jpeg.len() / 2], &header, 1).is_err());
+    }
+}

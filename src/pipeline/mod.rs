@@ -1,0 +1,284 @@
+//! Pixels: from the bytes of an original to the bytes of a rendition,
+//! executing a [`Plan`] without deciding any geometry.
+//!
+//! [`probe`] reads what the plan needs from the headers alone (format,
+//! EXIF-oriented size) and enforces the pixel limit before anything is
+//! allocated. [`render`] then runs the steps in order:
+//!
+//! 1. **decode**: JPEGs shrink on load (DCT scaling to 1/2, 1/4 or 1/8 while
+//!    staying at least twice the output size), other formats decode whole;
+//! 2. **crop and resize** in one Lanczos3 pass, in stored orientation;
+//! 3. **orient** the small result (EXIF orientation, SPEC §3.4);
+//! 4. **flatten**: `bgcolor`, white under JPEG, CMYK out of non-JPEG;
+//! 5. **encode**, keeping the source's ICC profile.
+
+mod bitmap;
+pub mod codec;
+mod error;
+mod flatten;
+mod orient;
+mod resize;
+mod sniff;
+
+use image::metadata::Orientation;
+
+pub use self::bitmap::{Bitmap, Layout};
+use self::codec::{avif, image_crate, jpeg, webp};
+pub use self::error::PipelineError;
+pub use self::sniff::sniff;
+use crate::format::{OutputFormat, SourceFormat};
+use crate::plan::{self, Encoding, Plan, Size};
+
+/// Wagtail's `WAGTAILIMAGES_MAX_IMAGE_PIXELS` default, used for both limits.
+pub const DEFAULT_MAX_PIXELS: u64 = 128_000_000;
+
+/// Bounds on the work one rendition may cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most pixels an original may have (decompression bomb guard).
+    pub max_source_pixels: u64,
+    /// Most pixels a rendition may have (upscaling guard).
+    pub max_output_pixels: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_source_pixels: DEFAULT_MAX_PIXELS,
+            max_output_pixels: DEFAULT_MAX_PIXELS,
+        }
+    }
+}
+
+/// What the headers of an original say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// Format detected from the bytes.
+    pub format: SourceFormat,
+    /// Stored width.
+    pub width: u32,
+    /// Stored height.
+    pub height: u32,
+    /// EXIF orientation.
+    pub orientation: Orientation,
+    jpeg: Option<jpeg::Header>,
+}
+
+impl Probe {
+    /// The size after EXIF orientation: what Wagtail's transform starts from.
+    pub fn oriented_size(&self) -> Size {
+        let (w, h) = orient::oriented_size(self.orientation, self.width, self.height);
+        Size::new(f64::from(w), f64::from(h))
+    }
+}
+
+/// An encoded rendition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendition {
+    /// The encoded bytes.
+    pub bytes: Vec<u8>,
+    /// Their format.
+    pub format: OutputFormat,
+    /// Pixel width (of the largest frame, for ICO).
+    pub width: u32,
+    /// Pixel height (of the largest frame, for ICO).
+    pub height: u32,
+}
+
+/// Reads format, size and orientation from the headers, and refuses
+/// originals over the pixel limit before any pixel is decoded.
+pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
+    let format = sniff(bytes).ok_or(PipelineError::UnknownFormat)?;
+    let undecodable = |e: String| PipelineError::undecodable(format, e);
+    let probe = match format {
+        SourceFormat::Jpeg => {
+            let header = jpeg::read_header(bytes).map_err(undecodable)?;
+            Probe {
+                format,
+                width: header.width,
+                height: header.height,
+                orientation: header.orientation,
+                jpeg: Some(header),
+            }
+        }
+        SourceFormat::Avif => {
+            let header = avif::read_header(bytes, limits.max_source_pixels).map_err(undecodable)?;
+            Probe {
+                format,
+                width: header.width,
+                height: header.height,
+                orientation: Orientation::NoTransforms,
+                jpeg: None,
+            }
+        }
+        SourceFormat::Png
+        | SourceFormat::Gif
+        | SourceFormat::Bmp
+        | SourceFormat::Ico
+        | SourceFormat::Webp => {
+            let header = image_crate::read_header(bytes, format, limits.max_source_pixels)
+                .map_err(undecodable)?;
+            Probe {
+                format,
+                width: header.width,
+                height: header.height,
+                orientation: header.orientation,
+                jpeg: None,
+            }
+        }
+        SourceFormat::Heic | SourceFormat::Tiff | SourceFormat::Svg => {
+            return Err(PipelineError::UnsupportedSource(format));
+        }
+    };
+    let pixels = u64::from(probe.width) * u64::from(probe.height);
+    if pixels > limits.max_source_pixels || pixels == 0 {
+        return Err(PipelineError::SourceTooLarge {
+            width: probe.width,
+            height: probe.height,
+            limit: limits.max_source_pixels,
+        });
+    }
+    Ok(probe)
+}
+
+/// Renders `plan` from the original `bytes` that `probe` describes.
+pub fn render(
+    bytes: &[u8],
+    probe: &Probe,
+    plan: &Plan,
+    limits: &Limits,
+) -> Result<Rendition, PipelineError> {
+    let format = plan.format();
+    let (width, height) = plan
+        .pixel_size()
+        .ok_or(PipelineError::UnsupportedOutput(format))?;
+    if u64::from(width) * u64::from(height) > limits.max_output_pixels {
+        return Err(PipelineError::OutputTooLarge {
+            width,
+            height,
+            limit: limits.max_output_pixels,
+        });
+    }
+    if matches!(format, OutputFormat::Heic | OutputFormat::Svg) {
+        return Err(PipelineError::UnsupportedOutput(format));
+    }
+
+    let crop = plan.crop.to_array().map(f64::from);
+    let region = orient::stored_rect(
+        probe.orientation,
+        crop,
+        f64::from(probe.width),
+        f64::from(probe.height),
+    );
+    let (stored_w, stored_h) = orient::oriented_size(probe.orientation, width, height);
+    let Decoded {
+        bitmap: decoded,
+        icc,
+        shrink,
+    } = decode(bytes, probe, region, (stored_w, stored_h), limits)?;
+
+    // Decoded pixel i covers stored pixels i*shrink .. (i+1)*shrink.
+    let scaled = region.map(|v| v / f64::from(shrink));
+    let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
+    drop(decoded);
+    let oriented = orient::apply(probe.orientation, resized);
+    let (flat, keeps_profile) = flatten::flatten(oriented, plan.background, format);
+    let icc = icc.filter(|_| keeps_profile);
+    encode(flat, plan.encoding, icc.as_deref())
+}
+
+/// Decoded pixels, their colour profile, and how much they were shrunk on load.
+struct Decoded {
+    bitmap: Bitmap,
+    icc: Option<Vec<u8>>,
+    shrink: u32,
+}
+
+/// Decodes, shrinking JPEGs on load as far as the output allows.
+fn decode(
+    bytes: &[u8],
+    probe: &Probe,
+    region: [f64; 4],
+    output: (u32, u32),
+    limits: &Limits,
+) -> Result<Decoded, PipelineError> {
+    let format = probe.format;
+    let undecodable = |e: String| PipelineError::undecodable(format, e);
+    let whole = |(bitmap, icc)| Decoded {
+        bitmap,
+        icc,
+        shrink: 1,
+    };
+    match (&probe.jpeg, format) {
+        (Some(header), _) => {
+            let shrink =
+                jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output);
+            let bitmap = jpeg::decode(bytes, header, shrink).map_err(undecodable)?;
+            Ok(Decoded {
+                bitmap,
+                icc: header.icc.clone(),
+                shrink,
+            })
+        }
+        (None, SourceFormat::Avif) => avif::decode(bytes, limits.max_source_pixels)
+            .map(whole)
+            .map_err(undecodable),
+        (None, _) => image_crate::decode(bytes, format, limits.max_source_pixels)
+            .map(whole)
+            .map_err(undecodable),
+    }
+}
+
+/// Encodes flattened pixels as the plan asks.
+fn encode(
+    bitmap: Bitmap,
+    encoding: Encoding,
+    icc: Option<&[u8]>,
+) -> Result<Rendition, PipelineError> {
+    let format = encoding.format();
+    let (mut width, mut height) = (bitmap.width(), bitmap.height());
+    let failed = |e: String| PipelineError::encode(format, e);
+    let bytes = match encoding {
+        Encoding::Jpeg { quality } => {
+            let bitmap = match bitmap.layout() {
+                Layout::Gray | Layout::Rgb | Layout::Cmyk => bitmap,
+                Layout::GrayAlpha | Layout::Rgba => bitmap.into_layout(Layout::Rgb),
+            };
+            jpeg::encode(&bitmap, quality, icc).map_err(failed)?
+        }
+        Encoding::Png => image_crate::encode_png(&bitmap, icc).map_err(failed)?,
+        Encoding::Gif => image_crate::encode_gif(&bitmap).map_err(failed)?,
+        Encoding::Webp(compression) => {
+            webp::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?
+        }
+        Encoding::Avif(compression) => {
+            avif::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?
+        }
+        Encoding::Ico => {
+            let sizes = plan::ico_frames(width, height).map_err(|e| failed(e.to_string()))?;
+            let full = [0.0, 0.0, f64::from(width), f64::from(height)];
+            let frames = sizes
+                .iter()
+                .map(|&(w, h)| resize::crop_resize(&bitmap, full, w, h))
+                .collect::<Result<Vec<_>, _>>()?;
+            (width, height) = sizes.last().copied().unwrap_or((width, height));
+            image_crate::encode_ico(&frames).map_err(failed)?
+        }
+        Encoding::Heic(_) | Encoding::Svg => return Err(PipelineError::UnsupportedOutput(format)),
+    };
+    Ok(Rendition {
+        bytes,
+        format,
+        width,
+        height,
+    })
+}
+
+/// Grey becomes RGB(A), for encoders that only take colour.
+fn to_rgb_or_rgba(bitmap: Bitmap) -> Bitmap {
+    match bitmap.layout() {
+        Layout::Gray => bitmap.into_layout(Layout::Rgb),
+        Layout::GrayAlpha => bitmap.into_layout(Layout::Rgba),
+        Layout::Rgb | Layout::Rgba | Layout::Cmyk => bitmap,
+    }
+}
