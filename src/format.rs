@@ -189,10 +189,7 @@ mod tests {
     #[test]
     fn requestable_formats_follow_wagtail() {
         for name in ["jpeg", "png", "gif", "webp", "avif", "ico", "heic"] {
-            assert_eq!(
-                OutputFormat::requestable(name).map(|f| f.name()),
-                Some(name)
-            );
+            assert_eq!(OutputFormat::requestable(name).map(|f| f.name()), Some(name));
         }
         for name in ["jpg", "svg", "bmp", "tiff", "JPEG", ""] {
             assert_eq!(OutputFormat::requestable(name), None, "{name}");

@@ -9,15 +9,13 @@ use crate::cli::PlanArgs;
 /// Plans `args.spec` and returns the JSON line to print, or the error message.
 pub fn run(args: &PlanArgs) -> Result<Value, String> {
     let size = parse_size(&args.size)?;
-    let spec = FilterSpec::parse(&args.spec)
-        .map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
+    let spec = FilterSpec::parse(&args.spec).map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
     let source = Source {
         size,
         format: args.source_format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec)
-        .map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
+    let plan = plan::plan(&source, &spec).map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
     Ok(json!({
         "crop": plan.crop.to_array(),
         "size": [number(plan.size.width), number(plan.size.height)],

@@ -13,22 +13,18 @@ use crate::cli::RenderArgs;
 
 /// Renders `args.input` to `args.output` and returns the JSON line to print.
 pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
-    let spec = FilterSpec::parse(&args.spec)
-        .with_context(|| format!("Invalid filter spec: {}", args.spec))?;
-    let bytes =
-        fs::read(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
+    let spec = FilterSpec::parse(&args.spec).with_context(|| format!("Invalid filter spec: {}", args.spec))?;
+    let bytes = fs::read(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
     let limits = Limits::default();
-    let probe =
-        pipeline::probe(&bytes, &limits).with_context(|| args.input.display().to_string())?;
+    let probe = pipeline::probe(&bytes, &limits).with_context(|| args.input.display().to_string())?;
     let source = Source {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec)
-        .with_context(|| format!("Invalid filter spec: {}", args.spec))?;
-    let rendition = pipeline::render(&bytes, &probe, &plan, &limits)
-        .with_context(|| args.input.display().to_string())?;
+    let plan = plan::plan(&source, &spec).with_context(|| format!("Invalid filter spec: {}", args.spec))?;
+    let rendition =
+        pipeline::render(&bytes, &probe, &plan, &limits).with_context(|| args.input.display().to_string())?;
     write_atomically(&args.output, &rendition.bytes)?;
     Ok(json!({
         "width": rendition.width,
@@ -42,11 +38,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
 /// leaves a partial rendition behind.
 fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let name = path.file_name().context("the output path names no file")?;
-    let temp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+    let temp = path.with_file_name(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
     fs::write(&temp, bytes).with_context(|| format!("cannot write {}", temp.display()))?;
     fs::rename(&temp, path).map_err(|e| {
         let _ = fs::remove_file(&temp);

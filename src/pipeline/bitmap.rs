@@ -94,8 +94,7 @@ impl Bitmap {
             return self;
         }
         let n = self.layout.channels();
-        let mut out =
-            Vec::with_capacity(self.width as usize * self.height as usize * layout.channels());
+        let mut out = Vec::with_capacity(self.width as usize * self.height as usize * layout.channels());
         for px in self.pixels.chunks_exact(n) {
             let (rgb, alpha) = match self.layout {
                 Gray => ([px[0]; 3], 255),
@@ -148,10 +147,7 @@ mod tests {
             ga.clone().into_layout(Layout::Rgba).pixels(),
             &[10, 10, 10, 255, 20, 20, 20, 128]
         );
-        assert_eq!(
-            ga.into_layout(Layout::Rgb).pixels(),
-            &[10, 10, 10, 20, 20, 20]
-        );
+        assert_eq!(ga.into_layout(Layout::Rgb).pixels(), &[10, 10, 10, 20, 20, 20]);
         let rgb = Bitmap::new(1, 1, Layout::Rgb, vec![255, 255, 255]).unwrap();
         assert_eq!(rgb.clone().into_layout(Layout::Gray).pixels(), &[255]);
         assert!(!rgb.into_layout(Layout::Rgba).is_translucent());

@@ -36,9 +36,7 @@ pub enum PipelineError {
         limit: u64,
     },
     /// The rendition would have more pixels than allowed.
-    #[error(
-        "the rendition would be {width}x{height} pixels, more than the limit of {limit} pixels"
-    )]
+    #[error("the rendition would be {width}x{height} pixels, more than the limit of {limit} pixels")]
     OutputTooLarge {
         /// Width of the rendition.
         width: u32,

@@ -30,18 +30,13 @@ pub fn flatten(bitmap: Bitmap, background: Option<Rgb>, format: OutputFormat) ->
 /// Alpha-composites over an opaque colour; the result has no alpha.
 fn composite(bitmap: &Bitmap, Rgb(bg): Rgb) -> Bitmap {
     let grey = bitmap.layout() == Layout::GrayAlpha;
-    let blend = |c: u8, a: u8, b: u8| {
-        ((u32::from(c) * u32::from(a) + u32::from(b) * (255 - u32::from(a)) + 127) / 255) as u8
-    };
+    let blend =
+        |c: u8, a: u8, b: u8| ((u32::from(c) * u32::from(a) + u32::from(b) * (255 - u32::from(a)) + 127) / 255) as u8;
     let n = bitmap.layout().channels();
     let mut out = Vec::with_capacity(bitmap.pixels().len() / n * 3);
     for px in bitmap.pixels().chunks_exact(n) {
         let a = px[n - 1];
-        let rgb = if grey {
-            [px[0]; 3]
-        } else {
-            [px[0], px[1], px[2]]
-        };
+        let rgb = if grey { [px[0]; 3] } else { [px[0], px[1], px[2]] };
         out.extend_from_slice(&[
             blend(rgb[0], a, bg[0]),
             blend(rgb[1], a, bg[1]),
@@ -91,25 +86,16 @@ mod tests {
             flatten(half.clone(), None, OutputFormat::Jpeg).0.pixels(),
             &[255, 255, 255]
         );
-        assert_eq!(
-            flatten(half.clone(), None, OutputFormat::Png).0.layout(),
-            Layout::Rgba
-        );
+        assert_eq!(flatten(half.clone(), None, OutputFormat::Png).0.layout(), Layout::Rgba);
         let grey = Bitmap::new(1, 1, Layout::GrayAlpha, vec![0, 255]).unwrap();
-        assert_eq!(
-            flatten(grey, None, OutputFormat::Jpeg).0.pixels(),
-            &[0, 0, 0]
-        );
+        assert_eq!(flatten(grey, None, OutputFormat::Jpeg).0.pixels(), &[0, 0, 0]);
     }
 
     #[test]
     fn cmyk_stays_for_jpeg_only() {
         // Stored inverted: 255 = no ink, so this is pure cyan.
         let cmyk = Bitmap::new(1, 1, Layout::Cmyk, vec![0, 255, 255, 255]).unwrap();
-        assert_eq!(
-            flatten(cmyk.clone(), None, OutputFormat::Jpeg).0.layout(),
-            Layout::Cmyk
-        );
+        assert_eq!(flatten(cmyk.clone(), None, OutputFormat::Jpeg).0.layout(), Layout::Cmyk);
         let (rgb, keeps_profile) = flatten(cmyk, None, OutputFormat::Png);
         assert_eq!(rgb.pixels(), &[0, 255, 255]);
         assert!(!keeps_profile);

@@ -111,13 +111,8 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                 jpeg: None,
             }
         }
-        SourceFormat::Png
-        | SourceFormat::Gif
-        | SourceFormat::Bmp
-        | SourceFormat::Ico
-        | SourceFormat::Webp => {
-            let header = image_crate::read_header(bytes, format, limits.max_source_pixels)
-                .map_err(undecodable)?;
+        SourceFormat::Png | SourceFormat::Gif | SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Webp => {
+            let header = image_crate::read_header(bytes, format).map_err(undecodable)?;
             Probe {
                 format,
                 width: header.width,
@@ -142,16 +137,9 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
 }
 
 /// Renders `plan` from the original `bytes` that `probe` describes.
-pub fn render(
-    bytes: &[u8],
-    probe: &Probe,
-    plan: &Plan,
-    limits: &Limits,
-) -> Result<Rendition, PipelineError> {
+pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Rendition, PipelineError> {
     let format = plan.format();
-    let (width, height) = plan
-        .pixel_size()
-        .ok_or(PipelineError::UnsupportedOutput(format))?;
+    let (width, height) = plan.pixel_size().ok_or(PipelineError::UnsupportedOutput(format))?;
     if u64::from(width) * u64::from(height) > limits.max_output_pixels {
         return Err(PipelineError::OutputTooLarge {
             width,
@@ -163,13 +151,8 @@ pub fn render(
         return Err(PipelineError::UnsupportedOutput(format));
     }
 
-    let crop = plan.crop.to_array().map(f64::from);
-    let region = orient::stored_rect(
-        probe.orientation,
-        crop,
-        f64::from(probe.width),
-        f64::from(probe.height),
-    );
+    let crop = plan.crop.to_array().map(|c| c as f64);
+    let region = orient::stored_rect(probe.orientation, crop, f64::from(probe.width), f64::from(probe.height));
     let (stored_w, stored_h) = orient::oriented_size(probe.orientation, width, height);
     let Decoded {
         bitmap: decoded,
@@ -204,15 +187,10 @@ fn decode(
 ) -> Result<Decoded, PipelineError> {
     let format = probe.format;
     let undecodable = |e: String| PipelineError::undecodable(format, e);
-    let whole = |(bitmap, icc)| Decoded {
-        bitmap,
-        icc,
-        shrink: 1,
-    };
+    let whole = |(bitmap, icc)| Decoded { bitmap, icc, shrink: 1 };
     match (&probe.jpeg, format) {
         (Some(header), _) => {
-            let shrink =
-                jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output);
+            let shrink = jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output);
             let bitmap = jpeg::decode(bytes, header, shrink).map_err(undecodable)?;
             Ok(Decoded {
                 bitmap,
@@ -230,11 +208,7 @@ fn decode(
 }
 
 /// Encodes flattened pixels as the plan asks.
-fn encode(
-    bitmap: Bitmap,
-    encoding: Encoding,
-    icc: Option<&[u8]>,
-) -> Result<Rendition, PipelineError> {
+fn encode(bitmap: Bitmap, encoding: Encoding, icc: Option<&[u8]>) -> Result<Rendition, PipelineError> {
     let format = encoding.format();
     let (mut width, mut height) = (bitmap.width(), bitmap.height());
     let failed = |e: String| PipelineError::encode(format, e);
@@ -248,12 +222,8 @@ fn encode(
         }
         Encoding::Png => image_crate::encode_png(&bitmap, icc).map_err(failed)?,
         Encoding::Gif => image_crate::encode_gif(&bitmap).map_err(failed)?,
-        Encoding::Webp(compression) => {
-            webp::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?
-        }
-        Encoding::Avif(compression) => {
-            avif::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?
-        }
+        Encoding::Webp(compression) => webp::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?,
+        Encoding::Avif(compression) => avif::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?,
         Encoding::Ico => {
             let sizes = plan::ico_frames(width, height).map_err(|e| failed(e.to_string()))?;
             let full = [0.0, 0.0, f64::from(width), f64::from(height)];

@@ -115,17 +115,12 @@ mod tests {
                 for y in st..sb {
                     region.extend_from_slice(&stored.pixels()[y * 3 + sl..y * 3 + sr]);
                 }
-                let region =
-                    Bitmap::new((sr - sl) as u32, (sb - st) as u32, Layout::Gray, region).unwrap();
+                let region = Bitmap::new((sr - sl) as u32, (sb - st) as u32, Layout::Gray, region).unwrap();
                 let mut expected = Vec::new();
                 for y in t..b {
                     expected.extend_from_slice(&oriented.pixels()[y * ow + l..y * ow + r]);
                 }
-                assert_eq!(
-                    apply(o, region).pixels(),
-                    expected.as_slice(),
-                    "{o:?} {l},{t},{r},{b}"
-                );
+                assert_eq!(apply(o, region).pixels(), expected.as_slice(), "{o:?} {l},{t},{r},{b}");
             }
         }
     }

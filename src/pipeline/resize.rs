@@ -10,12 +10,7 @@ use super::bitmap::{Bitmap, Layout};
 
 /// The part of `src` inside `region` (`[left, top, right, bottom]`,
 /// fractions allowed), resampled to `width`×`height`.
-pub fn crop_resize(
-    src: &Bitmap,
-    region: [f64; 4],
-    width: u32,
-    height: u32,
-) -> Result<Bitmap, PipelineError> {
+pub fn crop_resize(src: &Bitmap, region: [f64; 4], width: u32, height: u32) -> Result<Bitmap, PipelineError> {
     let (sw, sh) = (f64::from(src.width()), f64::from(src.height()));
     let [l, t, r, b] = [
         region[0].max(0.0),
@@ -40,8 +35,7 @@ pub fn crop_resize(
         Layout::Rgba | Layout::Cmyk => PixelType::U8x4,
     };
     let failed = |e: &dyn std::fmt::Display| PipelineError::Resize(e.to_string());
-    let source = ImageRef::new(src.width(), src.height(), src.pixels(), pixel_type)
-        .map_err(|e| failed(&e))?;
+    let source = ImageRef::new(src.width(), src.height(), src.pixels(), pixel_type).map_err(|e| failed(&e))?;
     let mut target = Image::new(width, height, pixel_type);
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
@@ -50,9 +44,8 @@ pub fn crop_resize(
     Resizer::new()
         .resize(&source, &mut target, &options)
         .map_err(|e| failed(&e))?;
-    Bitmap::new(width, height, src.layout(), target.into_vec()).ok_or_else(|| {
-        PipelineError::Resize("the resizer returned a buffer of the wrong size".into())
-    })
+    Bitmap::new(width, height, src.layout(), target.into_vec())
+        .ok_or_else(|| PipelineError::Resize("the resizer returned a buffer of the wrong size".into()))
 }
 
 /// Copies a whole-pixel region without resampling.
@@ -105,13 +98,7 @@ mod tests {
 
     #[test]
     fn resamples_every_layout() {
-        for layout in [
-            Layout::Gray,
-            Layout::GrayAlpha,
-            Layout::Rgb,
-            Layout::Rgba,
-            Layout::Cmyk,
-        ] {
+        for layout in [Layout::Gray, Layout::GrayAlpha, Layout::Rgb, Layout::Rgba, Layout::Cmyk] {
             let out = crop_resize(&gradient(40, 30, layout), [0.0, 0.0, 40.0, 30.0], 8, 6).unwrap();
             assert_eq!((out.width(), out.height(), out.layout()), (8, 6, layout));
         }
@@ -123,11 +110,7 @@ mod tests {
         let mut px = Vec::new();
         for _ in 0..4 {
             for x in 0..8 {
-                px.extend_from_slice(if x < 4 {
-                    &[255, 255, 255, 255]
-                } else {
-                    &[0, 0, 0, 0]
-                });
+                px.extend_from_slice(if x < 4 { &[255, 255, 255, 255] } else { &[0, 0, 0, 0] });
             }
         }
         let src = Bitmap::new(8, 4, Layout::Rgba, px).unwrap();

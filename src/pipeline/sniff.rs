@@ -64,11 +64,7 @@ fn is_svg(bytes: &[u8]) -> bool {
         .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
-    name_end < tag.len()
-        && (name == "svg"
-            || name
-                .rsplit_once(':')
-                .is_some_and(|(_, local)| local == "svg"))
+    name_end < tag.len() && (name == "svg" || name.rsplit_once(':').is_some_and(|(_, local)| local == "svg"))
 }
 
 /// The length of a doctype declaration, internal subset (`[...]`) included.
@@ -96,14 +92,8 @@ mod tests {
             (b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", Some(SourceFormat::Png)),
             (b"GIF89a\x01\x00\x01\x00", Some(SourceFormat::Gif)),
             (b"RIFF\x24\x00\x00\x00WEBPVP8 ", Some(SourceFormat::Webp)),
-            (
-                b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf",
-                Some(SourceFormat::Avif),
-            ),
-            (
-                b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
-                Some(SourceFormat::Heic),
-            ),
+            (b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf", Some(SourceFormat::Avif)),
+            (b"\0\0\0\x18ftypheic\0\0\0\0mif1heic", Some(SourceFormat::Heic)),
             (b"II*\0\x08\0\0\0\x10\0\0\0", Some(SourceFormat::Tiff)),
             (b"hello world", None),
         ];

@@ -22,9 +22,7 @@ fn py_max(a: f64, b: f64) -> f64 {
 /// Python's float division, which raises on a zero divisor.
 fn divide(numerator: f64, denominator: f64) -> Result<f64, PlanError> {
     if denominator == 0.0 {
-        Err(PlanError::Degenerate(
-            "division by zero while placing the fill crop",
-        ))
+        Err(PlanError::Degenerate("division by zero while placing the fill crop"))
     } else {
         Ok(numerator / denominator)
     }
@@ -32,11 +30,7 @@ fn divide(numerator: f64, denominator: f64) -> Result<f64, PlanError> {
 
 /// Applies `fill` to the transform; `focal` is the focal point rectangle in
 /// original-image coordinates, used as is whatever came before (SPEC §2.3).
-pub fn fill(
-    t: ImageTransform,
-    op: Fill,
-    focal: Option<&Rect>,
-) -> Result<ImageTransform, PlanError> {
+pub fn fill(t: ImageTransform, op: Fill, focal: Option<&Rect>) -> Result<ImageTransform, PlanError> {
     let (image_width, image_height) = (t.size.width, t.size.height);
     let (target_width, target_height) = (op.width as f64, op.height as f64);
 
@@ -95,11 +89,7 @@ pub fn fill(
 mod tests {
     use super::*;
 
-    fn run(
-        size: (f64, f64),
-        spec: (u64, u64, f64),
-        focal: Option<(f64, f64, f64, f64)>,
-    ) -> ([f64; 4], [f64; 2]) {
+    fn run(size: (f64, f64), spec: (u64, u64, f64), focal: Option<(f64, f64, f64, f64)>) -> ([f64; 4], [f64; 2]) {
         let t = ImageTransform::new(Size::new(size.0, size.1), false).unwrap();
         let op = Fill {
             width: spec.0,
@@ -109,10 +99,7 @@ mod tests {
         let fp = focal.map(|(x, y, w, h)| Rect::from_point(x, y, w, h));
         let out = fill(t, op, fp.as_ref()).unwrap();
         let r = out.source_rect().round_outwards();
-        (
-            [r.left, r.top, r.right, r.bottom],
-            [out.size.width, out.size.height],
-        )
+        ([r.left, r.top, r.right, r.bottom], [out.size.width, out.size.height])
     }
 
     // Rows from SPEC §2.4 and Wagtail's TestFillOperation.
@@ -191,11 +178,7 @@ mod tests {
             ),
         ];
         for (size, spec, focal, crop, out) in rows {
-            assert_eq!(
-                run(size, spec, focal),
-                (crop, out),
-                "{size:?} {spec:?} {focal:?}"
-            );
+            assert_eq!(run(size, spec, focal), (crop, out), "{size:?} {spec:?} {focal:?}");
         }
     }
 }

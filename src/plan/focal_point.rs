@@ -32,10 +32,7 @@ impl Coordinate {
 
     /// A float coordinate, as left on an unsaved Wagtail image.
     pub fn float(value: f64) -> Self {
-        Self {
-            value,
-            is_float: true,
-        }
+        Self { value, is_float: true }
     }
 
     /// The numeric value.
@@ -80,12 +77,7 @@ impl FocalPoint {
 
     /// The rectangle `fill` covers (Wagtail's `get_focal_point`).
     pub fn rect(&self) -> Rect {
-        Rect::from_point(
-            self.x.value,
-            self.y.value,
-            self.width.value,
-            self.height.value,
-        )
+        Rect::from_point(self.x.value, self.y.value, self.width.value, self.height.value)
     }
 }
 
@@ -139,10 +131,7 @@ pub fn vary_key(operations: &[Operation], focal: Option<&FocalPoint>) -> String 
         Some(fp) => [fp.width, fp.height, fp.x, fp.y].map(Coordinate::python_str),
         None => ["None", "None", "None", "None"].map(str::to_owned),
     };
-    let fills = operations
-        .iter()
-        .filter(|op| matches!(op, Operation::Fill(_)))
-        .count();
+    let fills = operations.iter().filter(|op| matches!(op, Operation::Fill(_))).count();
     if fills == 0 {
         return String::new();
     }
@@ -165,11 +154,7 @@ fn python_float_repr(value: f64) -> String {
         return format!("{mantissa}e{sign}{digits:0>2}");
     }
     let text = format!("{value}");
-    if text.contains('.') {
-        text
-    } else {
-        format!("{text}.0")
-    }
+    if text.contains('.') { text } else { format!("{text}.0") }
 }
 
 #[cfg(test)]
@@ -190,18 +175,12 @@ mod tests {
         assert_eq!(vary_key(&ops("fill-100x100"), None), "2e16d0ba");
         assert_eq!(vary_key(&ops("max-100x100"), None), "");
         assert_eq!(
-            vary_key(
-                &ops("fill-100x100"),
-                Some(&FocalPoint::new(500, 500, 100, 100))
-            ),
+            vary_key(&ops("fill-100x100"), Some(&FocalPoint::new(500, 500, 100, 100))),
             "0bbe3b2f"
         );
         assert_eq!(vary_key(&ops("fill-100x100|fill-50x20"), None), "2619941d");
         assert_eq!(
-            vary_key(
-                &ops("fill-100x100"),
-                Some(&FocalPoint::new(150, 150, 100, 100))
-            ),
+            vary_key(&ops("fill-100x100"), Some(&FocalPoint::new(150, 150, 100, 100))),
             "c215fe90"
         );
         let floats: FocalPoint = "150.0,150.0,100,100".parse().unwrap();

@@ -19,8 +19,8 @@ use thiserror::Error;
 
 pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError};
 pub use self::output::{
-    Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY,
-    DEFAULT_WEBP_QUALITY, Encoding, ico_frames,
+    Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Encoding,
+    ico_frames,
 };
 pub use self::rect::Rect;
 pub use self::rendition_name::rendition_path;
@@ -40,32 +40,34 @@ pub struct Source {
     pub focal_point: Option<FocalPoint>,
 }
 
-/// A rectangle of whole source pixels, right and bottom exclusive.
+/// A rectangle of whole source pixels, right and bottom exclusive. Inside
+/// the image for raster sources; for SVG sources it is Wagtail's unclamped
+/// rectangle, which float effects can push a pixel outside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CropRect {
     /// Left edge.
-    pub left: u32,
+    pub left: i64,
     /// Top edge.
-    pub top: u32,
+    pub top: i64,
     /// Right edge (exclusive).
-    pub right: u32,
+    pub right: i64,
     /// Bottom edge (exclusive).
-    pub bottom: u32,
+    pub bottom: i64,
 }
 
 impl CropRect {
     /// Width in pixels.
-    pub fn width(&self) -> u32 {
+    pub fn width(&self) -> i64 {
         self.right - self.left
     }
 
     /// Height in pixels.
-    pub fn height(&self) -> u32 {
+    pub fn height(&self) -> i64 {
         self.bottom - self.top
     }
 
     /// `[left, top, right, bottom]`.
-    pub fn to_array(self) -> [u32; 4] {
+    pub fn to_array(self) -> [i64; 4] {
         [self.left, self.top, self.right, self.bottom]
     }
 }
@@ -95,7 +97,7 @@ impl Plan {
 
     /// Whether pixels are resampled (the crop differs from the output size).
     pub fn resamples(&self) -> bool {
-        self.pixel_size() != Some((self.crop.width(), self.crop.height()))
+        self.pixel_size().map(|(w, h)| (i64::from(w), i64::from(h))) != Some((self.crop.width(), self.crop.height()))
     }
 
     /// The output format.
@@ -105,12 +107,7 @@ impl Plan {
 
     /// Wagtail's storage path for this rendition of `original_filename`.
     pub fn wagtail_rendition_path(&self, original_filename: &str) -> Option<String> {
-        rendition_path(
-            original_filename,
-            &self.spec,
-            &self.focal_point_key,
-            self.format(),
-        )
+        rendition_path(original_filename, &self.spec, &self.focal_point_key, self.format())
     }
 }
 
@@ -146,11 +143,7 @@ pub enum PlanError {
 /// Plans the rendition of `source` described by `spec`.
 pub fn plan(source: &Source, spec: &FilterSpec) -> Result<Plan, PlanError> {
     let is_svg = source.format == SourceFormat::Svg;
-    let kind = if is_svg {
-        SourceKind::Svg
-    } else {
-        SourceKind::Raster
-    };
+    let kind = if is_svg { SourceKind::Svg } else { SourceKind::Raster };
     let clean = spec.clean(kind)?;
     let focal = source.focal_point.as_ref().map(FocalPoint::rect);
 
@@ -217,7 +210,8 @@ fn clamp_crop(rect: &Rect, size: Size) -> Result<CropRect, PlanError> {
 
 fn to_crop(rect: &Rect) -> Result<CropRect, PlanError> {
     let side = |v: f64| {
-        whole(v).ok_or(PlanError::OutputTooLarge {
+        // Whole already (rounded outwards); beyond ±2^53 it is no real image.
+        (v.abs() < 9e15).then_some(v as i64).ok_or(PlanError::OutputTooLarge {
             width: rect.width(),
             height: rect.height(),
         })
@@ -275,8 +269,7 @@ mod tests {
         assert_eq!(p.focal_point_key, "2e16d0ba");
         assert_eq!(p.format(), OutputFormat::Jpeg);
         assert_eq!(
-            p.wagtail_rendition_path("original_images/cat.png")
-                .as_deref(),
+            p.wagtail_rendition_path("original_images/cat.png").as_deref(),
             Some("images/cat.2e16d0ba.fill-300x200.bgcolor-fff.format-jpeg.jpg")
         );
         let same = raster(640.0, 480.0, None, "original").unwrap();

@@ -148,9 +148,7 @@ pub fn ico_frames(width: u32, height: u32) -> Result<Vec<(u32, u32)>, PlanError>
         .map(|b| thumbnail_size((width, height), b))
         .collect();
     if frames.is_empty() {
-        return Err(PlanError::Degenerate(
-            "the image is too large for every ICO frame size",
-        ));
+        return Err(PlanError::Degenerate("the image is too large for every ICO frame size"));
     }
     Ok(frames)
 }
@@ -172,11 +170,7 @@ fn thumbnail_size((width, height): (u32, u32), (x, y): (u32, u32)) -> (u32, u32)
         (round_aspect(yf * aspect, &|n| (aspect - n / yf).abs()), y)
     } else {
         let x_ratio = |n: f64| {
-            if n == 0.0 {
-                0.0
-            } else {
-                (aspect - xf / n).abs()
-            }
+            if n == 0.0 { 0.0 } else { (aspect - xf / n).abs() }
         };
         (x, round_aspect(xf / aspect, &x_ratio))
     }
@@ -215,11 +209,7 @@ mod tests {
             (Svg, "width-100|format-png|preserve-svg", OutputFormat::Svg),
         ];
         for (source, spec, expected) in rows {
-            assert_eq!(
-                encoding(source, spec).unwrap().format(),
-                expected,
-                "{source} {spec}"
-            );
+            assert_eq!(encoding(source, spec).unwrap().format(), expected, "{source} {spec}");
         }
         assert!(matches!(
             encoding(Tiff, "width-100"),
@@ -237,16 +227,8 @@ mod tests {
         use SourceFormat::*;
         let rows = [
             (Jpeg, "width-400", Encoding::Jpeg { quality: 76 }),
-            (
-                Png,
-                "jpegquality-40|format-jpeg",
-                Encoding::Jpeg { quality: 40 },
-            ),
-            (
-                Jpeg,
-                "jpegquality-40|jpegquality-0",
-                Encoding::Jpeg { quality: 0 },
-            ),
+            (Png, "jpegquality-40|format-jpeg", Encoding::Jpeg { quality: 40 }),
+            (Jpeg, "jpegquality-40|jpegquality-0", Encoding::Jpeg { quality: 0 }),
             (Png, "format-webp", Encoding::Webp(Compression::Lossy(80))),
             (
                 Png,
@@ -264,17 +246,9 @@ mod tests {
                 "avifquality-40|format-avif",
                 Encoding::Avif(Compression::Lossy(40)),
             ),
-            (
-                Png,
-                "format-avif-lossless",
-                Encoding::Avif(Compression::Lossless),
-            ),
+            (Png, "format-avif-lossless", Encoding::Avif(Compression::Lossless)),
             (Png, "format-heic", Encoding::Heic(Compression::Lossy(80))),
-            (
-                Webp,
-                "webpquality-10",
-                Encoding::Webp(Compression::Lossy(10)),
-            ),
+            (Webp, "webpquality-10", Encoding::Webp(Compression::Lossy(10))),
         ];
         for (source, spec, expected) in rows {
             assert_eq!(encoding(source, spec).unwrap(), expected, "{source} {spec}");

@@ -28,12 +28,7 @@ impl Rect {
 
     /// A rectangle of the given size centred on `(x, y)`.
     pub fn from_point(x: f64, y: f64, width: f64, height: f64) -> Self {
-        Self::new(
-            x - width / 2.0,
-            y - height / 2.0,
-            x + width / 2.0,
-            y + height / 2.0,
-        )
+        Self::new(x - width / 2.0, y - height / 2.0, x + width / 2.0, y + height / 2.0)
     }
 
     /// Width (`right - left`).
@@ -48,10 +43,7 @@ impl Rect {
 
     /// Centre point.
     pub fn centroid(&self) -> (f64, f64) {
-        (
-            (self.left + self.right) / 2.0,
-            (self.top + self.bottom) / 2.0,
-        )
+        ((self.left + self.right) / 2.0, (self.top + self.bottom) / 2.0)
     }
 
     /// Rounded outwards: left and top down, right and bottom up.
@@ -142,10 +134,7 @@ mod tests {
         let big = Rect::new(-5.0, -5.0, 20.0, 20.0);
         assert_eq!(small.move_to_cover(&big), Rect::new(10.0, 10.0, 20.0, 20.0));
         let target = Rect::new(40.0, 40.0, 45.0, 45.0);
-        assert_eq!(
-            small.move_to_cover(&target),
-            Rect::new(35.0, 35.0, 45.0, 45.0)
-        );
+        assert_eq!(small.move_to_cover(&target), Rect::new(35.0, 35.0, 45.0, 45.0));
     }
 
     #[test]

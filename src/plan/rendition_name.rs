@@ -7,12 +7,7 @@ use crate::format::OutputFormat;
 
 /// Wagtail's rendition path for an original called `original_filename`
 /// (any directories are ignored), or `None` where Django would refuse the name.
-pub fn rendition_path(
-    original_filename: &str,
-    spec: &str,
-    vary_key: &str,
-    format: OutputFormat,
-) -> Option<String> {
+pub fn rendition_path(original_filename: &str, spec: &str, vary_key: &str, format: OutputFormat) -> Option<String> {
     let stem = stem(original_filename);
     let mut tail = format!("{}.{}", spec.replace('|', "."), format.extension());
     if !vary_key.is_empty() {
@@ -36,15 +31,8 @@ fn stem(path: &str) -> &str {
 /// Python's `s[:n]` on characters: a negative `n` drops that many from the end.
 fn python_prefix(s: &str, n: i64) -> &str {
     let count = s.chars().count() as i64;
-    let keep = if n < 0 {
-        (count + n).max(0)
-    } else {
-        n.min(count)
-    };
-    let end = s
-        .char_indices()
-        .nth(keep as usize)
-        .map_or(s.len(), |(i, _)| i);
+    let keep = if n < 0 { (count + n).max(0) } else { n.min(count) };
+    let end = s.char_indices().nth(keep as usize).map_or(s.len(), |(i, _)| i);
     &s[..end]
 }
 
@@ -68,12 +56,7 @@ mod tests {
     fn names_match_wagtail_tests() {
         let png = OutputFormat::Png;
         let rows = [
-            (
-                "test_rf1.png",
-                "width-100",
-                "",
-                "images/test_rf1.width-100.png",
-            ),
+            ("test_rf1.png", "width-100", "", "images/test_rf1.width-100.png"),
             (
                 "test_rf2.png",
                 "fill-100x100",
@@ -94,10 +77,7 @@ mod tests {
             ),
         ];
         for (original, spec, key, expected) in rows {
-            assert_eq!(
-                rendition_path(original, spec, key, png).as_deref(),
-                Some(expected)
-            );
+            assert_eq!(rendition_path(original, spec, key, png).as_deref(), Some(expected));
         }
         assert_eq!(
             rendition_path(
@@ -115,10 +95,7 @@ mod tests {
     fn long_tails_eat_the_stem() {
         let spec = "fill-100x100|format-webp|webpquality-70|jpegquality-50|avifquality-20";
         let path = rendition_path("photo.jpg", spec, "2e16d0ba", OutputFormat::Webp).unwrap();
-        assert_eq!(
-            path,
-            format!("images/.2e16d0ba.{}.webp", spec.replace('|', "."))
-        );
+        assert_eq!(path, format!("images/.2e16d0ba.{}.webp", spec.replace('|', ".")));
     }
 
     #[test]

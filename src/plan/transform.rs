@@ -97,9 +97,7 @@ fn check_size(size: Size, fractional: bool) -> Result<(), PlanError> {
         return Err(PlanError::Degenerate("image size must be whole pixels"));
     }
     if width < 1.0 || height < 1.0 {
-        return Err(PlanError::Degenerate(
-            "image width and height must be at least 1",
-        ));
+        return Err(PlanError::Degenerate("image width and height must be at least 1"));
     }
     Ok(())
 }
@@ -203,27 +201,12 @@ mod tests {
     #[test]
     fn resizing_operations_match_wagtail_tests() {
         let rows: [(ImageTransform, (f64, f64)); 10] = [
-            (
-                min(start(1000.0, 1000.0), bx(800, 600)).unwrap(),
-                (800.0, 800.0),
-            ),
-            (
-                max(start(1000.0, 1000.0), bx(800, 600)).unwrap(),
-                (600.0, 600.0),
-            ),
+            (min(start(1000.0, 1000.0), bx(800, 600)).unwrap(), (800.0, 800.0)),
+            (max(start(1000.0, 1000.0), bx(800, 600)).unwrap(), (600.0, 600.0)),
             (max(start(1000.0, 1.0), bx(400, 400)).unwrap(), (400.0, 1.0)),
-            (
-                scale(start(1000.0, 500.0), 83.0322).unwrap(),
-                (830.0, 415.0),
-            ),
-            (
-                min(start(640.0, 480.0), bx(120, 120)).unwrap(),
-                (160.0, 120.0),
-            ),
-            (
-                max(start(640.0, 480.0), bx(100, 100)).unwrap(),
-                (100.0, 75.0),
-            ),
+            (scale(start(1000.0, 500.0), 83.0322).unwrap(), (830.0, 415.0)),
+            (min(start(640.0, 480.0), bx(120, 120)).unwrap(), (160.0, 120.0)),
+            (max(start(640.0, 480.0), bx(100, 100)).unwrap(), (100.0, 75.0)),
             (scale(start(640.0, 480.0), 150.0).unwrap(), (960.0, 720.0)),
             (max(start(640.0, 480.0), bx(0, 0)).unwrap(), (1.0, 1.0)),
             (width(start(640.0, 480.0), 0).unwrap(), (1.0, 1.0)),
@@ -243,10 +226,7 @@ mod tests {
             .resize(Size::new(200.0, 200.0))
             .unwrap();
         let r = t.source_rect().round_outwards();
-        assert_eq!(
-            (r.left, r.top, r.right, r.bottom),
-            (112.0, 112.0, 889.0, 889.0)
-        );
+        assert_eq!((r.left, r.top, r.right, r.bottom), (112.0, 112.0, 889.0, 889.0));
     }
 
     #[test]

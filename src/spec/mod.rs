@@ -62,12 +62,7 @@ impl Operation {
     pub fn is_transform(&self) -> bool {
         matches!(
             self,
-            Self::Fill(_)
-                | Self::Max(_)
-                | Self::Min(_)
-                | Self::Width(_)
-                | Self::Height(_)
-                | Self::Scale(_)
+            Self::Fill(_) | Self::Max(_) | Self::Min(_) | Self::Width(_) | Self::Height(_) | Self::Scale(_)
         )
     }
 }
@@ -209,12 +204,7 @@ impl FilterSpec {
         }
         let kept: Vec<Part> = match kind {
             SourceKind::Raster => self.parts.clone(),
-            SourceKind::Svg => self
-                .parts
-                .iter()
-                .filter(|p| p.is_svg_safe())
-                .cloned()
-                .collect(),
+            SourceKind::Svg => self.parts.iter().filter(|p| p.is_svg_safe()).cloned().collect(),
         };
         if kept.is_empty() {
             return Ok(CleanSpec {
@@ -222,11 +212,7 @@ impl FilterSpec {
                 operations: vec![Operation::Original],
             });
         }
-        let text = kept
-            .iter()
-            .map(|p| p.text.as_str())
-            .collect::<Vec<_>>()
-            .join("|");
+        let text = kept.iter().map(|p| p.text.as_str()).collect::<Vec<_>>().join("|");
         collect(&kept, text)
     }
 }
@@ -295,20 +281,10 @@ mod tests {
             ("width-300|format-png", Svg, "width-300|format-png"),
         ];
         for (spec, kind, expected) in rows {
-            assert_eq!(
-                clean(spec, kind).as_deref(),
-                Ok(expected),
-                "{spec} for {kind:?}"
-            );
+            assert_eq!(clean(spec, kind).as_deref(), Ok(expected), "{spec} for {kind:?}");
         }
-        assert_eq!(
-            clean("preserve-svg", Raster),
-            Err(SpecError::OnlyPreserveSvg)
-        );
-        assert_eq!(
-            clean("preserve-svg|preserve-svg", Svg),
-            Err(SpecError::OnlyPreserveSvg)
-        );
+        assert_eq!(clean("preserve-svg", Raster), Err(SpecError::OnlyPreserveSvg));
+        assert_eq!(clean("preserve-svg|preserve-svg", Svg), Err(SpecError::OnlyPreserveSvg));
     }
 
     #[test]

@@ -61,19 +61,12 @@ fn fill(text: &str, args: &[&str]) -> Result<Operation, SpecError> {
     let mut percent = 0;
     for extra in &args[1..] {
         let Some(value) = extra.strip_prefix('c') else {
-            return Err(SpecError::invalid(
-                text,
-                format!("unrecognised part \"{extra}\""),
-            ));
+            return Err(SpecError::invalid(text, format!("unrecognised part \"{extra}\"")));
         };
         percent = int(text, value)?;
     }
     // N/100, correctly rounded like Python's true division, then capped at 1.
-    let closeness = if percent > 100 {
-        1.0
-    } else {
-        percent as f64 / 100.0
-    };
+    let closeness = if percent > 100 { 1.0 } else { percent as f64 / 100.0 };
     Ok(Operation::Fill(Fill {
         width: size.width,
         height: size.height,
@@ -89,22 +82,16 @@ fn box_size(text: &str, arg: &str) -> Result<BoxSize, SpecError> {
             width: int(text, w)?,
             height: int(text, h)?,
         }),
-        _ => Err(SpecError::invalid(
-            text,
-            format!("\"{arg}\" is not a size WxH"),
-        )),
+        _ => Err(SpecError::invalid(text, format!("\"{arg}\" is not a size WxH"))),
     }
 }
 
 fn scale(text: &str, arg: &str) -> Result<Operation, SpecError> {
-    let percent = number::parse_float(arg)
-        .map_err(|_| SpecError::invalid(text, format!("\"{arg}\" is not a number")))?;
+    let percent =
+        number::parse_float(arg).map_err(|_| SpecError::invalid(text, format!("\"{arg}\" is not a number")))?;
     if !percent.is_finite() {
         // Wagtail accepts inf and nan and then fails converting them (a 500).
-        return Err(SpecError::invalid(
-            text,
-            "the scale must be a finite number",
-        ));
+        return Err(SpecError::invalid(text, "the scale must be a finite number"));
     }
     Ok(Operation::Scale(percent))
 }
@@ -143,11 +130,7 @@ fn color(text: &str, arg: &str) -> Result<Rgb, SpecError> {
             hex(&chars[1..2])? * 17,
             hex(&chars[2..3])? * 17,
         ])),
-        6 => Ok(Rgb([
-            hex(&chars[0..2])?,
-            hex(&chars[2..4])?,
-            hex(&chars[4..6])?,
-        ])),
+        6 => Ok(Rgb([hex(&chars[0..2])?, hex(&chars[2..4])?, hex(&chars[4..6])?])),
         _ => Err(SpecError::invalid(text, "colour must be 3 or 6 hex digits")),
     }
 }
@@ -276,13 +259,7 @@ mod tests {
         assert_eq!(ok("height-\u{661}\u{660}"), Operation::Height(10));
         assert_eq!(ok("scale-1e2"), Operation::Scale(100.0));
         assert_eq!(ok("scale-.5"), Operation::Scale(0.5));
-        assert_eq!(
-            ok("max-0x0"),
-            Operation::Max(BoxSize {
-                width: 0,
-                height: 0
-            })
-        );
+        assert_eq!(ok("max-0x0"), Operation::Max(BoxSize { width: 0, height: 0 }));
         assert_eq!(ok("jpegquality-0"), Operation::JpegQuality(Quality(0)));
         assert_eq!(ok("jpegquality-100"), Operation::JpegQuality(Quality(100)));
     }

@@ -45,9 +45,7 @@ const KNOWN_FIELDS: [&str; 23] = [
 ];
 
 fn load(name: &str) -> Vec<Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
@@ -132,7 +130,7 @@ fn check(v: &Value) -> Vec<String> {
         }
     };
     let original = v["original_filename"].as_str().unwrap_or_default();
-    let crop: Vec<f64> = plan.crop.to_array().iter().map(|&c| f64::from(c)).collect();
+    let crop: Vec<f64> = plan.crop.to_array().iter().map(|&c| c as f64).collect();
     let observed = [
         ("expected_crop", json!(crop)),
         ("expected_size", json!([plan.size.width, plan.size.height])),
@@ -140,10 +138,7 @@ fn check(v: &Value) -> Vec<String> {
         ("resample", json!(plan.resamples())),
         ("expected_focal_point_key", json!(plan.focal_point_key)),
         ("expected_format", json!(plan.format().name())),
-        (
-            "expected_rendition_name",
-            json!(plan.wagtail_rendition_path(original)),
-        ),
+        ("expected_rendition_name", json!(plan.wagtail_rendition_path(original))),
     ];
     for (field, got) in observed {
         let Some(expected) = v.get(field).filter(|e| !e.is_null()) else {
@@ -160,9 +155,7 @@ fn check(v: &Value) -> Vec<String> {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
-        }
+        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
         _ => a == b,
     }
 }
@@ -205,11 +198,7 @@ fn check_parse(spec: &str, expected: &Value) -> Vec<String> {
 
 fn run_file(name: &str) {
     let vectors = load(name);
-    assert!(
-        vectors.len() > 100,
-        "{name} holds only {} vectors",
-        vectors.len()
-    );
+    assert!(vectors.len() > 100, "{name} holds only {} vectors", vectors.len());
     let failures: Vec<String> = vectors
         .iter()
         .enumerate()

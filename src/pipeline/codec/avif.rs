@@ -75,11 +75,7 @@ fn parsed(bytes: &[u8], max_pixels: u64) -> Result<DecoderGuard, String> {
         (*decoder).imageCountLimit = 1;
         (*decoder).ignoreExif = 1;
         (*decoder).ignoreXMP = 1;
-        check(sys::avifDecoderSetIOMemory(
-            decoder,
-            bytes.as_ptr(),
-            bytes.len(),
-        ))?;
+        check(sys::avifDecoderSetIOMemory(decoder, bytes.as_ptr(), bytes.len()))?;
         check(sys::avifDecoderParse(decoder))?;
         Ok(guard)
     }
@@ -118,19 +114,15 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(Bitmap, Option<Vec<u8>>)
         rgb.pixels = pixels.as_mut_ptr();
         check(sys::avifImageYUVToRGB(image, &mut rgb))?;
         let icc = &(*image).icc;
-        let profile = (!icc.data.is_null() && icc.size > 0)
-            .then(|| std::slice::from_raw_parts(icc.data, icc.size).to_vec());
+        let profile =
+            (!icc.data.is_null() && icc.size > 0).then(|| std::slice::from_raw_parts(icc.data, icc.size).to_vec());
         let bitmap = Bitmap::new(width, height, layout, pixels).ok_or("decoded size mismatch")?;
         Ok((bitmap, profile))
     }
 }
 
 /// Encodes RGB or RGBA pixels.
-pub fn encode(
-    bitmap: &Bitmap,
-    compression: Compression,
-    icc: Option<&[u8]>,
-) -> Result<Vec<u8>, String> {
+pub fn encode(bitmap: &Bitmap, compression: Compression, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let alpha = match bitmap.layout() {
         Layout::Rgb => false,
         Layout::Rgba => true,
@@ -153,11 +145,7 @@ pub fn encode(
             (*image.0).matrixCoefficients = sys::AVIF_MATRIX_COEFFICIENTS_IDENTITY as _;
         }
         if let Some(profile) = icc {
-            check(sys::avifImageSetProfileICC(
-                image.0,
-                profile.as_ptr(),
-                profile.len(),
-            ))?;
+            check(sys::avifImageSetProfileICC(image.0, profile.as_ptr(), profile.len()))?;
         }
         let mut rgb = sys::avifRGBImage::default();
         sys::avifRGBImageSetDefaults(&mut rgb, image.0);
@@ -211,24 +199,10 @@ mod tests {
     #[test]
     fn lossy_round_trip_keeps_size_alpha_and_profile() {
         let profile = vec![3u8; 600];
-        let avif = encode(
-            &sample(Layout::Rgba),
-            Compression::Lossy(61),
-            Some(&profile),
-        )
-        .unwrap();
-        assert_eq!(
-            read_header(&avif, 1 << 20).unwrap(),
-            Header {
-                width: 40,
-                height: 30
-            }
-        );
+        let avif = encode(&sample(Layout::Rgba), Compression::Lossy(61), Some(&profile)).unwrap();
+        assert_eq!(read_header(&avif, 1 << 20).unwrap(), Header { width: 40, height: 30 });
         let (back, icc) = decode(&avif, 1 << 20).unwrap();
-        assert_eq!(
-            (back.width(), back.height(), back.layout()),
-            (40, 30, Layout::Rgba)
-        );
+        assert_eq!((back.width(), back.height(), back.layout()), (40, 30, Layout::Rgba));
         assert_eq!(icc, Some(profile));
     }
 
@@ -244,10 +218,7 @@ mod tests {
     #[test]
     fn limits_and_garbage() {
         let avif = encode(&sample(Layout::Rgb), Compression::Lossy(50), None).unwrap();
-        assert!(
-            decode(&avif, 100).is_err(),
-            "1200 pixels over a limit of 100"
-        );
+        assert!(decode(&avif, 100).is_err(), "1200 pixels over a limit of 100");
         assert!(decode(&avif[..avif.len() / 2], 1 << 20).is_err());
         assert!(read_header(b"\0\0\0\x1cftypavif garbage", 1 << 20).is_err());
         assert!(encode(&sample(Layout::Gray), Compression::Lossless, None).is_err());

@@ -3,13 +3,10 @@
 
 use std::io::Cursor;
 
-use image::codecs::gif::GifEncoder;
 use image::codecs::ico::{IcoEncoder, IcoFrame};
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::metadata::Orientation;
-use image::{
-    DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader,
-};
+use image::{DynamicImage, ExtendedColorType, ImageDecoder, ImageEncoder, ImageFormat, ImageReader};
 
 use crate::format::SourceFormat;
 use crate::pipeline::bitmap::{Bitmap, Layout};
@@ -36,23 +33,14 @@ fn image_format(format: SourceFormat) -> Result<ImageFormat, String> {
     }
 }
 
-fn decoder(
-    bytes: &[u8],
-    format: SourceFormat,
-    max_pixels: u64,
-) -> Result<impl ImageDecoder + '_, String> {
+fn decoder(bytes: &[u8], format: SourceFormat) -> Result<impl ImageDecoder + '_, String> {
     let reader = ImageReader::with_format(Cursor::new(bytes), image_format(format)?);
-    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
-    let mut limits = image::Limits::default();
-    // Room for the decoded image at 16 bits per channel, four channels.
-    limits.max_alloc = Some(max_pixels.saturating_mul(8));
-    decoder.set_limits(limits).map_err(|e| e.to_string())?;
-    Ok(decoder)
+    reader.into_decoder().map_err(|e| e.to_string())
 }
 
 /// Reads the headers without decoding pixels.
-pub fn read_header(bytes: &[u8], format: SourceFormat, max_pixels: u64) -> Result<Header, String> {
-    let mut decoder = decoder(bytes, format, max_pixels)?;
+pub fn read_header(bytes: &[u8], format: SourceFormat) -> Result<Header, String> {
+    let mut decoder = decoder(bytes, format)?;
     let (width, height) = decoder.dimensions();
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     Ok(Header {
@@ -63,16 +51,16 @@ pub fn read_header(bytes: &[u8], format: SourceFormat, max_pixels: u64) -> Resul
 }
 
 /// Decodes to 8-bit pixels (palette expanded, 16-bit reduced), with the ICC profile.
-pub fn decode(
-    bytes: &[u8],
-    format: SourceFormat,
-    max_pixels: u64,
-) -> Result<(Bitmap, Option<Vec<u8>>), String> {
-    let mut decoder = decoder(bytes, format, max_pixels)?;
+pub fn decode(bytes: &[u8], format: SourceFormat, max_pixels: u64) -> Result<(Bitmap, Option<Vec<u8>>), String> {
+    let mut decoder = decoder(bytes, format)?;
     let (w, h) = decoder.dimensions();
     if u64::from(w) * u64::from(h) > max_pixels {
         return Err(format!("{w}x{h} pixels is over the limit of {max_pixels}"));
     }
+    let mut limits = image::Limits::default();
+    // Room for the decoded image at 16 bits per channel, four channels.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8));
+    decoder.set_limits(limits).map_err(|e| e.to_string())?;
     let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     let (width, height) = (image.width(), image.height());
@@ -100,12 +88,9 @@ fn color_type(layout: Layout) -> Result<ExtendedColorType, String> {
 /// Encodes a PNG with fast deflate and adaptive filters, embedding `icc`.
 pub fn encode_png(bitmap: &Bitmap, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
-    let mut encoder =
-        PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+    let mut encoder = PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
     if let Some(profile) = icc {
-        encoder
-            .set_icc_profile(profile.to_vec())
-            .map_err(|e| e.to_string())?;
+        encoder.set_icc_profile(profile.to_vec()).map_err(|e| e.to_string())?;
     }
     encoder
         .write_image(
@@ -118,18 +103,23 @@ pub fn encode_png(bitmap: &Bitmap, icc: Option<&[u8]>) -> Result<Vec<u8>, String
     Ok(out)
 }
 
-/// Encodes a single-frame GIF with an adaptive palette (transparency kept).
+/// Encodes a single-frame GIF with one global palette: exact for grey,
+/// NeuQuant-reduced for colour, keeping fully transparent pixels transparent.
 pub fn encode_gif(bitmap: &Bitmap) -> Result<Vec<u8>, String> {
-    let rgba = bitmap.clone().into_layout(Layout::Rgba);
+    let side = |v: u32| u16::try_from(v).map_err(|_| format!("GIF sides are at most 65535 pixels, not {v}"));
+    let (w, h) = (side(bitmap.width())?, side(bitmap.height())?);
+    let mut frame = if bitmap.layout() == Layout::Gray {
+        gif::Frame::from_indexed_pixels(w, h, bitmap.pixels().to_vec(), None)
+    } else {
+        let mut rgba = bitmap.clone().into_layout(Layout::Rgba).into_pixels();
+        gif::Frame::from_rgba_speed(w, h, &mut rgba, 10)
+    };
+    let grey_ramp = || (0..=255u8).flat_map(|v| [v, v, v]).collect::<Vec<u8>>();
+    let palette = frame.palette.take().unwrap_or_else(grey_ramp);
     let mut out = Vec::new();
-    GifEncoder::new_with_speed(&mut out, 10)
-        .encode(
-            rgba.pixels(),
-            rgba.width(),
-            rgba.height(),
-            ExtendedColorType::Rgba8,
-        )
-        .map_err(|e| e.to_string())?;
+    let mut encoder = gif::Encoder::new(&mut out, w, h, &palette).map_err(|e| e.to_string())?;
+    encoder.write_frame(&frame).map_err(|e| e.to_string())?;
+    drop(encoder);
     Ok(out)
 }
 
@@ -139,13 +129,8 @@ pub fn encode_ico(frames: &[Bitmap]) -> Result<Vec<u8>, String> {
         .iter()
         .map(|f| {
             let rgba = f.clone().into_layout(Layout::Rgba);
-            IcoFrame::as_png(
-                rgba.pixels(),
-                rgba.width(),
-                rgba.height(),
-                ExtendedColorType::Rgba8,
-            )
-            .map_err(|e| e.to_string())
+            IcoFrame::as_png(rgba.pixels(), rgba.width(), rgba.height(), ExtendedColorType::Rgba8)
+                .map_err(|e| e.to_string())
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut out = Vec::new();
@@ -179,9 +164,25 @@ mod tests {
     }
 
     #[test]
+    fn grey_gif_is_exact_and_colour_gif_keeps_transparency() {
+        let grey = sample(Layout::Gray);
+        let (back, _) = decode(&encode_gif(&grey).unwrap(), SourceFormat::Gif, 1 << 20).unwrap();
+        assert_eq!(back.into_layout(Layout::Gray), grey);
+        let mut px = vec![200u8; 4 * 4 * 4];
+        px[3] = 0; // first pixel transparent
+        let rgba = Bitmap::new(4, 4, Layout::Rgba, px).unwrap();
+        let (back, _) = decode(&encode_gif(&rgba).unwrap(), SourceFormat::Gif, 1 << 20).unwrap();
+        assert_eq!(back.layout(), Layout::Rgba);
+        assert_eq!(back.pixels()[3], 0);
+        assert_eq!(&back.pixels()[4..8], &[200, 200, 200, 255]);
+        let wide = Bitmap::new(70000, 1, Layout::Gray, vec![0; 70000]).unwrap();
+        assert!(encode_gif(&wide).is_err());
+    }
+
+    #[test]
     fn gif_and_ico_decode_back() {
         let gif = encode_gif(&sample(Layout::Rgb)).unwrap();
-        let header = read_header(&gif, SourceFormat::Gif, 1 << 20).unwrap();
+        let header = read_header(&gif, SourceFormat::Gif).unwrap();
         assert_eq!((header.width, header.height), (20, 10));
         let frames = [
             sample(Layout::Rgba),
@@ -197,7 +198,7 @@ mod tests {
         let png = encode_png(&sample(Layout::Rgba), None).unwrap();
         assert!(decode(&png, SourceFormat::Png, 10).is_err());
         assert!(decode(&png[..png.len() - 20], SourceFormat::Png, 1 << 20).is_err());
-        assert!(read_header(b"\x89PNG\r\n\x1a\nbroken", SourceFormat::Png, 1 << 20).is_err());
+        assert!(read_header(b"\x89PNG\r\n\x1a\nbroken", SourceFormat::Png).is_err());
         assert!(decode(&png, SourceFormat::Jpeg, 1 << 20).is_err());
     }
 }

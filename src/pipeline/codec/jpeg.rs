@@ -66,12 +66,8 @@ fn side(v: usize) -> Result<u32, String> {
 pub fn decode(bytes: &[u8], header: &Header, denominator: u32) -> Result<Bitmap, String> {
     let mut decompressor = Decompressor::new().map_err(|e| e.to_string())?;
     let factor = ScalingFactor::new(1, denominator as usize);
-    decompressor
-        .set_scaling_factor(factor)
-        .map_err(|e| e.to_string())?;
-    decompressor
-        .set_scan_limit(SCAN_LIMIT)
-        .map_err(|e| e.to_string())?;
+    decompressor.set_scaling_factor(factor).map_err(|e| e.to_string())?;
+    decompressor.set_scan_limit(SCAN_LIMIT).map_err(|e| e.to_string())?;
     let format = pixel_format(header.layout);
     let (width, height) = (
         factor.scale(header.width as usize),
@@ -86,11 +82,8 @@ pub fn decode(bytes: &[u8], header: &Header, denominator: u32) -> Result<Bitmap,
         height,
         format,
     };
-    decompressor
-        .decompress(bytes, image)
-        .map_err(|e| e.to_string())?;
-    Bitmap::new(side(width)?, side(height)?, header.layout, pixels)
-        .ok_or_else(|| "decoded size mismatch".into())
+    decompressor.decompress(bytes, image).map_err(|e| e.to_string())?;
+    Bitmap::new(side(width)?, side(height)?, header.layout, pixels).ok_or_else(|| "decoded size mismatch".into())
 }
 
 fn pixel_format(layout: Layout) -> PixelFormat {
@@ -109,15 +102,17 @@ pub fn encode(bitmap: &Bitmap, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8
     compressor
         .set_quality(i32::from(quality.clamp(1, 100)))
         .map_err(|e| e.to_string())?;
-    let subsamp = if bitmap.layout() == Layout::Gray {
-        Subsamp::Gray
-    } else {
-        Subsamp::Sub2x2
+    let subsamp = match bitmap.layout() {
+        Layout::Gray => Subsamp::Gray,
+        // CMYK is written as Pillow writes it: plain CMYK (Adobe, inverted), not subsampled.
+        Layout::Cmyk => {
+            compressor.set_colorspace(Colorspace::CMYK).map_err(|e| e.to_string())?;
+            Subsamp::None
+        }
+        Layout::GrayAlpha | Layout::Rgb | Layout::Rgba => Subsamp::Sub2x2,
     };
     compressor.set_subsamp(subsamp).map_err(|e| e.to_string())?;
-    compressor
-        .set_progressive(true)
-        .map_err(|e| e.to_string())?;
+    compressor.set_progressive(true).map_err(|e| e.to_string())?;
     compressor.set_optimize(true).map_err(|e| e.to_string())?;
     let image = Image {
         pixels: bitmap.pixels(),
@@ -126,14 +121,11 @@ pub fn encode(bitmap: &Bitmap, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8
         height: bitmap.height() as usize,
         format: pixel_format(bitmap.layout()),
     };
-    let jpeg = compressor
-        .compress_to_vec(image)
-        .map_err(|e| e.to_string())?;
+    let jpeg = compressor.compress_to_vec(image).map_err(|e| e.to_string())?;
     match icc {
         None => Ok(jpeg),
         Some(profile) => {
-            let mut parts =
-                img_parts::jpeg::Jpeg::from_bytes(jpeg.into()).map_err(|e| e.to_string())?;
+            let mut parts = img_parts::jpeg::Jpeg::from_bytes(jpeg.into()).map_err(|e| e.to_string())?;
             parts.set_icc_profile(Some(profile.to_vec().into()));
             Ok(parts.encoder().bytes().to_vec())
         }
@@ -174,10 +166,7 @@ mod tests {
         let profile = vec![7u8; 70_000]; // needs two APP2 segments
         let jpeg = encode(&bitmap, 76, Some(&profile)).unwrap();
         let header = read_header(&jpeg).unwrap();
-        assert_eq!(
-            (header.width, header.height, header.layout),
-            (64, 48, Layout::Rgb)
-        );
+        assert_eq!((header.width, header.height, header.layout), (64, 48, Layout::Rgb));
         assert_eq!(header.icc.as_deref(), Some(profile.as_slice()));
         let half = decode(&jpeg, &header, 2).unwrap();
         assert_eq!((half.width(), half.height()), (32, 24));
@@ -194,10 +183,7 @@ mod tests {
             let header = read_header(&jpeg).unwrap();
             assert_eq!(header.layout, layout);
             let back = decode(&jpeg, &header, 1).unwrap();
-            assert!(
-                back.pixels().iter().all(|&v| v.abs_diff(200) <= 3),
-                "{layout:?}"
-            );
+            assert!(back.pixels().iter().all(|&v| v.abs_diff(200) <= 3), "{layout:?}");
         }
     }
 

@@ -13,11 +13,7 @@ use crate::plan::Compression;
 const METHOD: i32 = 4;
 
 /// Encodes RGB or RGBA pixels.
-pub fn encode(
-    bitmap: &Bitmap,
-    compression: Compression,
-    icc: Option<&[u8]>,
-) -> Result<Vec<u8>, String> {
+pub fn encode(bitmap: &Bitmap, compression: Compression, icc: Option<&[u8]>) -> Result<Vec<u8>, String> {
     let layout = match bitmap.layout() {
         Layout::Rgb => PixelLayout::Rgb,
         Layout::Rgba => PixelLayout::Rgba,
@@ -38,15 +34,12 @@ pub fn encode(
         }
     }
     let encoder = Encoder::new(bitmap.pixels(), layout, bitmap.width(), bitmap.height());
-    let memory = encoder
-        .encode_advanced(&config)
-        .map_err(|e| format!("{e:?}"))?;
+    let memory = encoder.encode_advanced(&config).map_err(|e| format!("{e:?}"))?;
     let webp = memory.to_vec();
     match icc {
         None => Ok(webp),
         Some(profile) => {
-            let mut parts =
-                img_parts::webp::WebP::from_bytes(webp.into()).map_err(|e| e.to_string())?;
+            let mut parts = img_parts::webp::WebP::from_bytes(webp.into()).map_err(|e| e.to_string())?;
             parts.set_icc_profile(Some(profile.to_vec().into()));
             Ok(parts.encoder().bytes().to_vec())
         }
