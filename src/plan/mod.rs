@@ -24,8 +24,8 @@ pub use self::output::{
 };
 pub use self::rect::Rect;
 pub use self::rendition_name::rendition_path;
-use self::transform::ImageTransform;
 pub use self::transform::Size;
+use self::transform::{Fit, ImageTransform};
 use crate::format::{OutputFormat, SourceFormat};
 use crate::spec::{FilterSpec, Operation, Rgb, SourceKind, SpecError};
 
@@ -151,8 +151,8 @@ pub fn plan(source: &Source, spec: &FilterSpec) -> Result<Plan, PlanError> {
     for op in &clean.operations {
         t = match *op {
             Operation::Fill(f) => fill::fill(t, f, focal.as_ref())?,
-            Operation::Max(b) => transform::max(t, b)?,
-            Operation::Min(b) => transform::min(t, b)?,
+            Operation::Max(b) => transform::fit(t, b, Fit::Inside)?,
+            Operation::Min(b) => transform::fit(t, b, Fit::Cover)?,
             Operation::Width(n) => transform::width(t, n)?,
             Operation::Height(n) => transform::height(t, n)?,
             Operation::Scale(p) => transform::scale(t, p)?,

@@ -122,33 +122,29 @@ fn at_least_one(width: f64, height: f64) -> Size {
     )
 }
 
-/// `max-WxH`: fit inside the box, never enlarging.
-pub fn max(t: ImageTransform, b: BoxSize) -> Result<ImageTransform, PlanError> {
-    let (iw, ih) = (t.size.width, t.size.height);
-    let (bw, bh) = (b.width as f64, b.height as f64);
-    let horz = bw / iw;
-    let vert = bh / ih;
-    if iw <= bw && ih <= bh {
-        return Ok(t);
-    }
-    let (w, h) = if horz < vert {
-        (bw, trunc(ih * horz)?)
-    } else {
-        (trunc(iw * vert)?, bh)
-    };
-    t.resize(at_least_one(w, h))
+/// How `max` and `min` relate the image to their box.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// `max-WxH`: fit inside the box.
+    Inside,
+    /// `min-WxH`: cover the box.
+    Cover,
 }
 
-/// `min-WxH`: cover the box, never enlarging.
-pub fn min(t: ImageTransform, b: BoxSize) -> Result<ImageTransform, PlanError> {
+/// `max-WxH` and `min-WxH` (Wagtail's `MinMaxOperation`), never enlarging.
+pub fn fit(t: ImageTransform, b: BoxSize, fit: Fit) -> Result<ImageTransform, PlanError> {
     let (iw, ih) = (t.size.width, t.size.height);
     let (bw, bh) = (b.width as f64, b.height as f64);
     let horz = bw / iw;
     let vert = bh / ih;
-    if iw <= bw || ih <= bh {
+    let (unchanged, by_width) = match fit {
+        Fit::Inside => (iw <= bw && ih <= bh, horz < vert),
+        Fit::Cover => (iw <= bw || ih <= bh, horz > vert),
+    };
+    if unchanged {
         return Ok(t);
     }
-    let (w, h) = if horz > vert {
+    let (w, h) = if by_width {
         (bw, trunc(ih * horz)?)
     } else {
         (trunc(iw * vert)?, bh)
@@ -201,14 +197,29 @@ mod tests {
     #[test]
     fn resizing_operations_match_wagtail_tests() {
         let rows: [(ImageTransform, (f64, f64)); 10] = [
-            (min(start(1000.0, 1000.0), bx(800, 600)).unwrap(), (800.0, 800.0)),
-            (max(start(1000.0, 1000.0), bx(800, 600)).unwrap(), (600.0, 600.0)),
-            (max(start(1000.0, 1.0), bx(400, 400)).unwrap(), (400.0, 1.0)),
+            (
+                fit(start(1000.0, 1000.0), bx(800, 600), Fit::Cover).unwrap(),
+                (800.0, 800.0),
+            ),
+            (
+                fit(start(1000.0, 1000.0), bx(800, 600), Fit::Inside).unwrap(),
+                (600.0, 600.0),
+            ),
+            (
+                fit(start(1000.0, 1.0), bx(400, 400), Fit::Inside).unwrap(),
+                (400.0, 1.0),
+            ),
             (scale(start(1000.0, 500.0), 83.0322).unwrap(), (830.0, 415.0)),
-            (min(start(640.0, 480.0), bx(120, 120)).unwrap(), (160.0, 120.0)),
-            (max(start(640.0, 480.0), bx(100, 100)).unwrap(), (100.0, 75.0)),
+            (
+                fit(start(640.0, 480.0), bx(120, 120), Fit::Cover).unwrap(),
+                (160.0, 120.0),
+            ),
+            (
+                fit(start(640.0, 480.0), bx(100, 100), Fit::Inside).unwrap(),
+                (100.0, 75.0),
+            ),
             (scale(start(640.0, 480.0), 150.0).unwrap(), (960.0, 720.0)),
-            (max(start(640.0, 480.0), bx(0, 0)).unwrap(), (1.0, 1.0)),
+            (fit(start(640.0, 480.0), bx(0, 0), Fit::Inside).unwrap(), (1.0, 1.0)),
             (width(start(640.0, 480.0), 0).unwrap(), (1.0, 1.0)),
             (height(start(640.0, 480.0), 5000).unwrap(), (640.0, 480.0)),
         ];

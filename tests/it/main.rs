@@ -1,4 +1,16 @@
 //! The integration tests, compiled as one binary.
 
+/// The command line: stable forms, statuses, bad input.
+mod cli;
+/// The Dockerfile lints clean (needs the test venv).
+mod docker;
+/// Damaged originals end in errors, never panics.
+mod hostile;
+/// Every test image × the spec matrix through `render` and `plan`.
+mod render_matrix;
+/// Shared helpers.
+mod support;
 /// Wagtail's vectors against the library.
 mod vectors;
+/// renditiond against a real Wagtail install (needs the test venv).
+mod wagtail;

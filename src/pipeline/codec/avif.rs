@@ -15,6 +15,9 @@ use crate::plan::Compression;
 /// (`codecs.md`), and renditions are encoded while a client waits.
 const SPEED: i32 = 9;
 
+/// The largest pixel count libavif accepts as a limit.
+const LIBAVIF_MAX_PIXELS: u32 = 16384 * 16384;
+
 /// What the AVIF container says before decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -71,7 +74,8 @@ fn parsed(bytes: &[u8], max_pixels: u64) -> Result<DecoderGuard, String> {
         }
         let guard = DecoderGuard(decoder);
         (*decoder).maxThreads = 1;
-        (*decoder).imageSizeLimit = u32::try_from(max_pixels).unwrap_or(u32::MAX);
+        // libavif refuses limits above its own default (16384 × 16384).
+        (*decoder).imageSizeLimit = u32::try_from(max_pixels).map_or(LIBAVIF_MAX_PIXELS, |m| m.min(LIBAVIF_MAX_PIXELS));
         (*decoder).imageCountLimit = 1;
         (*decoder).ignoreExif = 1;
         (*decoder).ignoreXMP = 1;
@@ -100,18 +104,9 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(Bitmap, Option<Vec<u8>>)
         let alpha = !(*image).alphaPlane.is_null();
         let layout = if alpha { Layout::Rgba } else { Layout::Rgb };
         let (width, height) = ((*image).width, (*image).height);
-        let mut rgb = sys::avifRGBImage::default();
-        sys::avifRGBImageSetDefaults(&mut rgb, image);
-        rgb.depth = 8;
-        rgb.format = if alpha {
-            sys::AVIF_RGB_FORMAT_RGBA
-        } else {
-            sys::AVIF_RGB_FORMAT_RGB
-        };
-        rgb.maxThreads = 1;
-        rgb.rowBytes = width * layout.channels() as u32;
-        let mut pixels = vec![0u8; rgb.rowBytes as usize * height as usize];
-        rgb.pixels = pixels.as_mut_ptr();
+        let row_bytes = width * layout.channels() as u32;
+        let mut pixels = vec![0u8; row_bytes as usize * height as usize];
+        let mut rgb = rgb_view(image, alpha, row_bytes, pixels.as_mut_ptr());
         check(sys::avifImageYUVToRGB(image, &mut rgb))?;
         let icc = &(*image).icc;
         let profile =
@@ -119,6 +114,27 @@ pub fn decode(bytes: &[u8], max_pixels: u64) -> Result<(Bitmap, Option<Vec<u8>>)
         let bitmap = Bitmap::new(width, height, layout, pixels).ok_or("decoded size mismatch")?;
         Ok((bitmap, profile))
     }
+}
+
+/// An 8-bit RGB(A) view of `pixels` for converting to or from `image`.
+///
+/// # Safety
+/// `image` must be a valid libavif image and `pixels` must hold
+/// `row_bytes * height` bytes for as long as the view is used.
+unsafe fn rgb_view(image: *const sys::avifImage, alpha: bool, row_bytes: u32, pixels: *mut u8) -> sys::avifRGBImage {
+    let mut rgb = sys::avifRGBImage::default();
+    // SAFETY: the caller guarantees `image` is valid.
+    unsafe { sys::avifRGBImageSetDefaults(&mut rgb, image) };
+    rgb.depth = 8;
+    rgb.format = if alpha {
+        sys::AVIF_RGB_FORMAT_RGBA
+    } else {
+        sys::AVIF_RGB_FORMAT_RGB
+    };
+    rgb.maxThreads = 1;
+    rgb.rowBytes = row_bytes;
+    rgb.pixels = pixels;
+    rgb
 }
 
 /// Encodes RGB or RGBA pixels.
@@ -147,17 +163,12 @@ pub fn encode(bitmap: &Bitmap, compression: Compression, icc: Option<&[u8]>) -> 
         if let Some(profile) = icc {
             check(sys::avifImageSetProfileICC(image.0, profile.as_ptr(), profile.len()))?;
         }
-        let mut rgb = sys::avifRGBImage::default();
-        sys::avifRGBImageSetDefaults(&mut rgb, image.0);
-        rgb.depth = 8;
-        rgb.format = if alpha {
-            sys::AVIF_RGB_FORMAT_RGBA
-        } else {
-            sys::AVIF_RGB_FORMAT_RGB
-        };
-        rgb.maxThreads = 1;
-        rgb.rowBytes = bitmap.stride() as u32;
-        rgb.pixels = bitmap.pixels().as_ptr().cast_mut();
+        let rgb = rgb_view(
+            image.0,
+            alpha,
+            bitmap.stride() as u32,
+            bitmap.pixels().as_ptr().cast_mut(),
+        );
         check(sys::avifImageRGBToYUV(image.0, &rgb))?;
 
         let encoder = sys::avifEncoderCreate();
@@ -219,6 +230,7 @@ mod tests {
     fn limits_and_garbage() {
         let avif = encode(&sample(Layout::Rgb), Compression::Lossy(50), None).unwrap();
         assert!(decode(&avif, 100).is_err(), "1200 pixels over a limit of 100");
+        assert!(decode(&avif, u64::MAX).is_ok(), "no limit means libavif's own");
         assert!(decode(&avif[..avif.len() / 2], 1 << 20).is_err());
         assert!(read_header(b"\0\0\0\x1cftypavif garbage", 1 << 20).is_err());
         assert!(encode(&sample(Layout::Gray), Compression::Lossless, None).is_err());

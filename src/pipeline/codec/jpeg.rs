@@ -5,7 +5,6 @@
 use std::io::Cursor;
 
 use image::metadata::Orientation;
-use img_parts::ImageICC;
 use turbojpeg::{Colorspace, Compressor, Decompressor, Image, PixelFormat, ScalingFactor, Subsamp};
 
 use crate::pipeline::bitmap::{Bitmap, Layout};
@@ -122,14 +121,7 @@ pub fn encode(bitmap: &Bitmap, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8
         format: pixel_format(bitmap.layout()),
     };
     let jpeg = compressor.compress_to_vec(image).map_err(|e| e.to_string())?;
-    match icc {
-        None => Ok(jpeg),
-        Some(profile) => {
-            let mut parts = img_parts::jpeg::Jpeg::from_bytes(jpeg.into()).map_err(|e| e.to_string())?;
-            parts.set_icc_profile(Some(profile.to_vec().into()));
-            Ok(parts.encoder().bytes().to_vec())
-        }
-    }
+    super::icc::embed(jpeg, icc)
 }
 
 /// The largest DCT shrink (1, 2, 4 or 8) that keeps a `region` of stored

@@ -2,7 +2,6 @@
 //! profile added to the container by `img-parts`. (WebP decoding goes
 //! through the `image` crate, which also reads animations' first frames.)
 
-use img_parts::ImageICC;
 use webp::{Encoder, PixelLayout, WebPConfig};
 
 use crate::pipeline::bitmap::{Bitmap, Layout};
@@ -36,14 +35,7 @@ pub fn encode(bitmap: &Bitmap, compression: Compression, icc: Option<&[u8]>) -> 
     let encoder = Encoder::new(bitmap.pixels(), layout, bitmap.width(), bitmap.height());
     let memory = encoder.encode_advanced(&config).map_err(|e| format!("{e:?}"))?;
     let webp = memory.to_vec();
-    match icc {
-        None => Ok(webp),
-        Some(profile) => {
-            let mut parts = img_parts::webp::WebP::from_bytes(webp.into()).map_err(|e| e.to_string())?;
-            parts.set_icc_profile(Some(profile.to_vec().into()));
-            Ok(parts.encoder().bytes().to_vec())
-        }
-    }
+    super::icc::embed(webp, icc)
 }
 
 #[cfg(test)]

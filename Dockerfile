@@ -1,0 +1,22 @@
+# syntax=docker/dockerfile:1
+# renditiond: build with the codec prerequisites, ship a small non-root image.
+
+FROM rust:1.95-bookworm AS build
+# libjpeg-turbo and libaom are built from source: they need cmake and nasm.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends cmake=3.25.* nasm=2.16.* \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Cargo.toml Cargo.lock rustfmt.toml ./
+COPY src ./src
+COPY benches ./benches
+COPY tests ./tests
+RUN cargo build --release --locked --bin renditiond
+
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/renditiond /usr/local/bin/renditiond
+COPY test-images /srv/renditiond/test-images
+WORKDIR /srv/renditiond
+USER 65532:65532
+ENTRYPOINT ["/usr/local/bin/renditiond"]
+CMD ["--help"]

@@ -1,0 +1,100 @@
+//! Damaged originals: thousands of deterministic mutations of the test
+//! images (bit flips, overwritten runs, truncations, spliced headers) go
+//! through `probe`, `plan` and `render`. Every one must end in a rendition
+//! or a typed error; a panic fails the test.
+
+use renditiond::pipeline::{self, Limits};
+use renditiond::plan::{self, Source};
+use renditiond::spec::FilterSpec;
+
+use crate::support::raster_images;
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+fn mutate(original: &[u8], rng: &mut Rng) -> Vec<u8> {
+    let mut bytes = original.to_vec();
+    match rng.below(4) {
+        0 => {
+            for _ in 0..1 + rng.below(8) {
+                let at = rng.below(bytes.len());
+                bytes[at] ^= 1 << rng.below(8);
+            }
+        }
+        1 => {
+            // Headers are where decoders trust numbers: hit the first kilobyte.
+            let at = rng.below(bytes.len().min(1024));
+            let len = (1 + rng.below(16)).min(bytes.len() - at);
+            for b in &mut bytes[at..at + len] {
+                *b = rng.next() as u8;
+            }
+        }
+        2 => bytes.truncate(rng.below(bytes.len())),
+        _ => {
+            let at = rng.below(bytes.len());
+            let tail = bytes.split_off(at);
+            bytes.extend_from_slice(&original[..original.len().min(64)]);
+            bytes.extend_from_slice(&tail);
+        }
+    }
+    bytes
+}
+
+#[test]
+fn damaged_originals_never_panic() {
+    let specs: Vec<FilterSpec> = [
+        "fill-64x48",
+        "width-50|format-png",
+        "max-40x40|format-webp",
+        "scale-10|format-avif",
+    ]
+    .iter()
+    .map(|s| FilterSpec::parse(s).expect("valid"))
+    .collect();
+    // Small limits keep damaged headers that claim huge sizes cheap.
+    let limits = Limits {
+        max_source_pixels: 4_000_000,
+        max_output_pixels: 4_000_000,
+    };
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut rendered, mut refused) = (0, 0);
+    for path in raster_images() {
+        let original = std::fs::read(&path).expect("test image");
+        for round in 0..40 {
+            let bytes = mutate(&original, &mut rng);
+            let spec = &specs[round % specs.len()];
+            let outcome = pipeline::probe(&bytes, &limits)
+                .map_err(|e| e.to_string())
+                .and_then(|probe| {
+                    let source = Source {
+                        size: probe.oriented_size(),
+                        format: probe.format,
+                        focal_point: None,
+                    };
+                    let plan = plan::plan(&source, spec).map_err(|e| e.to_string())?;
+                    pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
+                });
+            match outcome {
+                Ok(_) => rendered += 1,
+                Err(message) => {
+                    assert!(!message.is_empty());
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(rendered > 0 && refused > 0, "rendered {rendered}, refused {refused}");
+}

@@ -1,0 +1,127 @@
+//! Every raster test image × every spec of the matrix through the CLI:
+//! `render` succeeds, its reported size is the size `plan` promises, and the
+//! written file decodes to that size in that format.
+
+use std::path::Path;
+
+use renditiond::pipeline::{self, Limits, codec};
+use renditiond::plan::ico_frames;
+use serde_json::Value;
+
+use crate::support::{json_line, raster_images, render_specs, renditiond, scratch};
+
+/// Decodes a rendition with an independent decoder (the `image` crate; AVIF
+/// through libavif) and returns its format name and size.
+fn decode(bytes: &[u8]) -> Result<(&'static str, u32, u32), String> {
+    if bytes.get(4..12) == Some(b"ftypavif") {
+        let (bitmap, _) = codec::avif::decode(bytes, u64::MAX)?;
+        return Ok(("avif", bitmap.width(), bitmap.height()));
+    }
+    let format = image::guess_format(bytes).map_err(|e| e.to_string())?;
+    let name = match format {
+        image::ImageFormat::Jpeg => "jpeg",
+        image::ImageFormat::Png => "png",
+        image::ImageFormat::Gif => "gif",
+        image::ImageFormat::WebP => "webp",
+        image::ImageFormat::Ico => "ico",
+        other => return Err(format!("unexpected format {other:?}")),
+    };
+    let img = image::load_from_memory_with_format(bytes, format).map_err(|e| e.to_string())?;
+    Ok((name, img.width(), img.height()))
+}
+
+fn check(image: &Path, spec: &str, out: &Path) -> Result<(), String> {
+    let bytes = std::fs::read(image).map_err(|e| e.to_string())?;
+    let probe = pipeline::probe(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
+    let size = probe.oriented_size();
+    let size_arg = format!("{}x{}", size.width, size.height);
+    let plan = json_line(&renditiond(&[
+        "plan",
+        "--size",
+        &size_arg,
+        "--source-format",
+        probe.format.name(),
+        "--",
+        spec,
+    ]));
+    let rendered = renditiond(&["render", &image.to_string_lossy(), spec, "-o", &out.to_string_lossy()]);
+    if !rendered.status.success() {
+        return Err(format!("render failed: {}", String::from_utf8_lossy(&rendered.stderr)));
+    }
+    let summary = json_line(&rendered);
+    let as_u32 = |v: &Value| {
+        v.as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or(format!("not a size: {v}"))
+    };
+    let (mut w, mut h) = (as_u32(&plan["size"][0])?, as_u32(&plan["size"][1])?);
+    if plan["format"] == "ico" {
+        (w, h) = *ico_frames(w, h)
+            .map_err(|e| e.to_string())?
+            .last()
+            .ok_or("no ICO frame")?;
+    }
+    let reported = (as_u32(&summary["width"])?, as_u32(&summary["height"])?);
+    if reported != (w, h) || summary["format"] != plan["format"] {
+        return Err(format!("render says {summary}, plan says {plan}"));
+    }
+    let written = std::fs::read(out).map_err(|e| e.to_string())?;
+    if summary["bytes"].as_u64() != Some(written.len() as u64) {
+        return Err(format!(
+            "render says {} bytes, wrote {}",
+            summary["bytes"],
+            written.len()
+        ));
+    }
+    let (format, dw, dh) = decode(&written)?;
+    if (format, dw, dh) != (plan["format"].as_str().unwrap_or_default(), w, h) {
+        return Err(format!("decodes as {format} {dw}x{dh}, plan says {plan}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn every_image_renders_every_spec_at_the_planned_size() {
+    let images = raster_images();
+    let specs = render_specs();
+    assert!(specs.len() >= 20, "the matrix has only {} specs", specs.len());
+    let dir = scratch("matrix");
+    let cases: Vec<(usize, &Path, &str)> = images
+        .iter()
+        .flat_map(|i| specs.iter().map(move |s| (i, s)))
+        .enumerate()
+        .map(|(n, (i, s))| (n, i.as_path(), s.as_str()))
+        .collect();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).max(2);
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .chunks(cases.len().div_ceil(workers))
+            .map(|chunk| {
+                let dir = &dir;
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|(n, image, spec)| {
+                            let out = dir.join(format!("out-{n}"));
+                            check(image, spec, &out)
+                                .err()
+                                .map(|e| format!("{} {spec:?}: {e}", image.display()))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|_| vec!["a worker panicked".to_owned()]))
+            .collect()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        failures.is_empty(),
+        "{} of {} renditions fail:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
