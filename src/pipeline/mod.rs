@@ -210,20 +210,20 @@ fn decode(
 /// Encodes flattened pixels as the plan asks.
 fn encode(bitmap: Bitmap, encoding: Encoding, icc: Option<&[u8]>) -> Result<Rendition, PipelineError> {
     let format = encoding.format();
+    let bitmap = match encoding {
+        Encoding::Webp(_) | Encoding::Avif(_) => to_rgb_or_rgba(bitmap),
+        Encoding::Jpeg { .. } if bitmap.layout().has_alpha() => bitmap.into_layout(Layout::Rgb),
+        _ => bitmap,
+    };
+    let icc = icc.filter(|profile| codec::icc::describes(profile, bitmap.layout()));
     let (mut width, mut height) = (bitmap.width(), bitmap.height());
     let failed = |e: String| PipelineError::encode(format, e);
     let bytes = match encoding {
-        Encoding::Jpeg { quality } => {
-            let bitmap = match bitmap.layout() {
-                Layout::Gray | Layout::Rgb | Layout::Cmyk => bitmap,
-                Layout::GrayAlpha | Layout::Rgba => bitmap.into_layout(Layout::Rgb),
-            };
-            jpeg::encode(&bitmap, quality, icc).map_err(failed)?
-        }
+        Encoding::Jpeg { quality } => jpeg::encode(&bitmap, quality, icc).map_err(failed)?,
         Encoding::Png => image_crate::encode_png(&bitmap, icc).map_err(failed)?,
         Encoding::Gif => image_crate::encode_gif(&bitmap).map_err(failed)?,
-        Encoding::Webp(compression) => webp::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?,
-        Encoding::Avif(compression) => avif::encode(&to_rgb_or_rgba(bitmap), compression, icc).map_err(failed)?,
+        Encoding::Webp(compression) => webp::encode(&bitmap, compression, icc).map_err(failed)?,
+        Encoding::Avif(compression) => avif::encode(&bitmap, compression, icc).map_err(failed)?,
         Encoding::Ico => {
             let sizes = plan::ico_frames(width, height).map_err(|e| failed(e.to_string()))?;
             let full = [0.0, 0.0, f64::from(width), f64::from(height)];

@@ -3,7 +3,7 @@
 //! reports failures as plain messages for the pipeline to classify.
 
 pub mod avif;
-mod icc;
+pub mod icc;
 pub mod image_crate;
 pub mod jpeg;
 pub mod webp;
