@@ -115,12 +115,6 @@ impl Bitmap {
             ..self
         }
     }
-
-    /// Whether any pixel is not fully opaque.
-    pub fn is_translucent(&self) -> bool {
-        let n = self.layout.channels();
-        self.layout.has_alpha() && self.pixels.chunks_exact(n).any(|px| px[n - 1] != 255)
-    }
 }
 
 /// ITU-R 601-2 luma, as Pillow converts RGB to L.
@@ -142,7 +136,6 @@ mod tests {
     #[test]
     fn converts_layouts() {
         let ga = Bitmap::new(2, 1, Layout::GrayAlpha, vec![10, 255, 20, 128]).unwrap();
-        assert!(ga.is_translucent());
         assert_eq!(
             ga.clone().into_layout(Layout::Rgba).pixels(),
             &[10, 10, 10, 255, 20, 20, 20, 128]
@@ -150,6 +143,6 @@ mod tests {
         assert_eq!(ga.into_layout(Layout::Rgb).pixels(), &[10, 10, 10, 20, 20, 20]);
         let rgb = Bitmap::new(1, 1, Layout::Rgb, vec![255, 255, 255]).unwrap();
         assert_eq!(rgb.clone().into_layout(Layout::Gray).pixels(), &[255]);
-        assert!(!rgb.into_layout(Layout::Rgba).is_translucent());
+        assert_eq!(rgb.into_layout(Layout::Rgba).pixels(), &[255, 255, 255, 255]);
     }
 }

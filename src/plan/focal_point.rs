@@ -35,11 +35,6 @@ impl Coordinate {
         Self { value, is_float: true }
     }
 
-    /// The numeric value.
-    pub fn value(self) -> f64 {
-        self.value
-    }
-
     /// Python's `str()` of the value.
     fn python_str(self) -> String {
         if self.is_float {

@@ -57,16 +57,6 @@ pub enum Operation {
     BackgroundColor(Rgb),
 }
 
-impl Operation {
-    /// Whether the operation changes geometry (Wagtail's `TransformOperation`).
-    pub fn is_transform(&self) -> bool {
-        matches!(
-            self,
-            Self::Fill(_) | Self::Max(_) | Self::Min(_) | Self::Width(_) | Self::Height(_) | Self::Scale(_)
-        )
-    }
-}
-
 /// Arguments of `fill`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fill {
@@ -252,8 +242,15 @@ mod tests {
         let spec = FilterSpec::parse("fill-300x200-c80|format-webp|webpquality-70").unwrap();
         let ops = spec.clean(SourceKind::Raster).unwrap().operations;
         assert_eq!(ops.len(), 3);
-        assert!(ops[0].is_transform());
-        assert!(!ops[1].is_transform());
+        assert!(matches!(
+            ops[0],
+            Operation::Fill(Fill {
+                width: 300,
+                height: 200,
+                ..
+            })
+        ));
+        assert!(matches!(ops[1], Operation::Format(_)));
         for bad in ["", "width-100|", "|width-100", "width-100||height-5"] {
             assert!(FilterSpec::parse(bad).is_err(), "{bad:?}");
         }
