@@ -99,10 +99,23 @@ def main(argv):
     # JPEG photographs
     coffee.save(out / "photo-baseline.jpg", quality=90, exif=exif_with_orientation(1))
     chelsea.save(out / "photo-progressive.jpg", quality=88, progressive=True)
-    astronaut.save(out / "photo-icc.jpg", quality=90, icc_profile=srgb)
+    adobe = (out / "profiles" / "compatibleWithAdobeRGB1998.icc").read_bytes()
+    wide = ImageCms.profileToProfile(
+        astronaut, ImageCms.ImageCmsProfile(io.BytesIO(srgb)), ImageCms.ImageCmsProfile(io.BytesIO(adobe))
+    )
+    wide.save(out / "photo-icc.jpg", quality=90, icc_profile=adobe)
     rocket.save(out / "photo-444.jpg", quality=92, subsampling=0)
     camera.save(out / "grey.jpg", quality=90)
     coffee.resize((300, 200), Image.Resampling.LANCZOS).convert("CMYK").save(out / "cmyk.jpg", quality=90)
+    # CMYK separated through a real press profile, embedded (see profiles/README.md)
+    press = (out / "profiles" / "fogra39-test.icc").read_bytes()
+    separated = ImageCms.profileToProfile(
+        chelsea.resize((300, 200), Image.Resampling.LANCZOS),
+        ImageCms.ImageCmsProfile(io.BytesIO(srgb)),
+        ImageCms.ImageCmsProfile(io.BytesIO(press)),
+        outputMode="CMYK",
+    )
+    separated.save(out / "cmyk-icc.jpg", quality=90, icc_profile=press)
 
     # EXIF orientations 1-8 of a non-square picture: each displays upright.
     upright = chelsea.resize((240, 160), Image.Resampling.LANCZOS)

@@ -165,8 +165,7 @@ pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Resu
     let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
     drop(decoded);
     let oriented = orient::apply(probe.orientation, resized);
-    let (flat, keeps_profile) = flatten::flatten(oriented, plan.background, format);
-    let icc = icc.filter(|_| keeps_profile);
+    let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
     encode(flat, plan.encoding, icc.as_deref())
 }
 

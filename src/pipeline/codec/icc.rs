@@ -6,12 +6,17 @@ use img_parts::{DynImage, ImageICC};
 
 use crate::pipeline::bitmap::Layout;
 
-/// Whether `profile` describes pixels of `layout`: a grey profile on colour
-/// pixels (or the reverse) would misdirect viewers, so it is dropped instead.
+/// Whether `profile` describes pixels of `layout`: a profile of another
+/// colour space (grey on colour pixels, CMYK on RGB) would misdirect
+/// viewers, so it is dropped instead.
 pub fn describes(profile: &[u8], layout: Layout) -> bool {
     // The data colour space signature sits at bytes 16..20 of the header.
-    let grey = profile.get(16..20) == Some(b"GRAY");
-    grey == matches!(layout, Layout::Gray | Layout::GrayAlpha)
+    let space: &[u8] = match layout {
+        Layout::Gray | Layout::GrayAlpha => b"GRAY",
+        Layout::Rgb | Layout::Rgba => b"RGB ",
+        Layout::Cmyk => b"CMYK",
+    };
+    profile.get(16..20) == Some(space)
 }
 
 /// Adds `icc` to an encoded JPEG or WebP; without a profile, returns it as is.
@@ -43,6 +48,8 @@ mod tests {
         assert!(describes(&profile(b"RGB "), Layout::Rgba));
         assert!(!describes(&profile(b"RGB "), Layout::GrayAlpha));
         assert!(describes(&profile(b"CMYK"), Layout::Cmyk));
+        assert!(!describes(&profile(b"CMYK"), Layout::Rgb));
+        assert!(!describes(&profile(b"Lab "), Layout::Rgb));
         assert!(!describes(b"short", Layout::Gray));
     }
 }
