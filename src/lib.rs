@@ -17,6 +17,8 @@
 //!   flattens and encodes, executing a [`plan::Plan`] without deciding geometry.
 //! * [`format`] is the shared vocabulary of image formats.
 
+#![warn(missing_docs)]
+
 pub mod format;
 pub mod pipeline;
 pub mod plan;
