@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::support::{json_line, renditiond, root, scratch};
+use crate::support::{json_line, render, renditiond, root, scratch};
 
 #[test]
 fn plan_prints_the_stable_form() {
@@ -78,13 +78,7 @@ fn render_refuses_bad_originals_in_one_line_and_writes_nothing() {
     for entry in std::fs::read_dir(&invalid).expect("invalid images exist") {
         let path = entry.expect("readable").path();
         let out = dir.join("out.png");
-        let result = renditiond(&[
-            "render",
-            &path.to_string_lossy(),
-            "width-100",
-            "-o",
-            &out.to_string_lossy(),
-        ]);
+        let result = render(&path, "width-100", &out, None);
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(2), "{}: {stderr}", path.display());
         assert_eq!(stderr.trim_end().lines().count(), 1, "{}: {stderr}", path.display());
@@ -96,28 +90,17 @@ fn render_refuses_bad_originals_in_one_line_and_writes_nothing() {
     let missing = renditiond(&["render", "/nonexistent/x.jpg", "width-100", "-o", "/tmp/never.jpg"]);
     assert_eq!(missing.status.code(), Some(2));
     let image = root().join("test-images/photo-baseline.jpg");
-    let bad_spec = renditiond(&["render", &image.to_string_lossy(), "fill-0x0", "-o", "/tmp/never.jpg"]);
+    let bad_spec = render(&image, "fill-0x0", Path::new("/tmp/never.jpg"), None);
     assert_eq!(bad_spec.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad_spec.stderr).contains("Invalid filter spec: fill-0x0"));
-    let no_dir = renditiond(&[
-        "render",
-        &image.to_string_lossy(),
-        "width-10",
-        "-o",
-        "/nonexistent/dir/x.jpg",
-    ]);
+    let no_dir = render(&image, "width-10", Path::new("/nonexistent/dir/x.jpg"), None);
     assert_eq!(no_dir.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Renders `spec` from `image` and decodes the result to RGB.
 fn render_rgb(image: &Path, spec: &str, focal: Option<&str>, out: &Path) -> image::RgbImage {
-    let (image_arg, out_arg) = (image.to_string_lossy(), out.to_string_lossy());
-    let mut args = vec!["render", &image_arg, spec, "-o", &out_arg];
-    if let Some(fp) = focal {
-        args.extend(["--focal-point", fp]);
-    }
-    let result = renditiond(&args);
+    let result = render(image, spec, out, focal);
     assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
     image::open(out).expect("rendition decodes").to_rgb8()
 }
@@ -181,7 +164,7 @@ fn icc_profiles_are_kept() {
         ("width-100|format-webp", image::ImageFormat::WebP),
     ] {
         let out = dir.join("out");
-        let result = renditiond(&["render", &source.to_string_lossy(), spec, "-o", &out.to_string_lossy()]);
+        let result = render(&source, spec, &out, None);
         assert!(result.status.success());
         let reader =
             image::ImageReader::with_format(std::io::BufReader::new(std::fs::File::open(&out).expect("out")), format);
@@ -193,13 +176,7 @@ fn icc_profiles_are_kept() {
         );
     }
     let avif_out = dir.join("out.avif");
-    let result = renditiond(&[
-        "render",
-        &source.to_string_lossy(),
-        "width-100|format-avif",
-        "-o",
-        &avif_out.to_string_lossy(),
-    ]);
+    let result = render(&source, "width-100|format-avif", &avif_out, None);
     assert!(result.status.success());
     let bytes = std::fs::read(&avif_out).expect("out");
     let (_, icc) = renditiond::pipeline::codec::avif::decode(&bytes, u64::MAX).expect("avif decodes");

@@ -8,7 +8,7 @@ use renditiond::pipeline::{self, Limits, codec};
 use renditiond::plan::ico_frames;
 use serde_json::Value;
 
-use crate::support::{json_line, raster_images, render_specs, renditiond, scratch};
+use crate::support::{json_line, raster_images, render, render_specs, renditiond, scratch};
 
 /// Decodes a rendition with an independent decoder (the `image` crate; AVIF
 /// through libavif) and returns its format name and size.
@@ -44,7 +44,7 @@ fn check(image: &Path, spec: &str, out: &Path) -> Result<(), String> {
         "--",
         spec,
     ]));
-    let rendered = renditiond(&["render", &image.to_string_lossy(), spec, "-o", &out.to_string_lossy()]);
+    let rendered = render(image, spec, out, None);
     if !rendered.status.success() {
         return Err(format!("render failed: {}", String::from_utf8_lossy(&rendered.stderr)));
     }

@@ -18,6 +18,16 @@ pub fn renditiond(args: &[&str]) -> Output {
         .expect("the renditiond binary runs")
 }
 
+/// Runs `renditiond render INPUT SPEC -o OUTPUT [--focal-point FOCAL]`.
+pub fn render(input: &Path, spec: &str, output: &Path, focal: Option<&str>) -> Output {
+    let (input, output) = (input.to_string_lossy(), output.to_string_lossy());
+    let mut args = vec!["render", &input, spec, "-o", &output];
+    if let Some(fp) = focal {
+        args.extend(["--focal-point", fp]);
+    }
+    renditiond(&args)
+}
+
 /// Parses the single JSON line a command printed on stdout.
 pub fn json_line(output: &Output) -> Value {
     let text = String::from_utf8_lossy(&output.stdout);
