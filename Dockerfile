@@ -17,6 +17,11 @@ FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/renditiond /usr/local/bin/renditiond
 COPY test-images /srv/renditiond/test-images
 WORKDIR /srv/renditiond
+# Every setting is a RENDITIOND_* variable (see README); these make the image
+# listen on all interfaces and serve the bundled test images out of the box.
+ENV RENDITIOND_LISTEN=0.0.0.0:8080 \
+    RENDITIOND_ORIGINALS=/srv/renditiond/test-images
+EXPOSE 8080
 USER 65532:65532
 ENTRYPOINT ["/usr/local/bin/renditiond"]
-CMD ["--help"]
+CMD ["serve"]

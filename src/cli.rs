@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use renditiond::config::ServeArgs;
 use renditiond::format::SourceFormat;
 use renditiond::plan::FocalPoint;
 
@@ -27,6 +28,12 @@ pub enum Command {
     /// {"width":…,"height":…,"format":"…","bytes":…}.
     /// A bad file or spec prints one line on stderr and exits with status 2.
     Render(RenderArgs),
+    /// Run the HTTP service. Every setting is a flag or a RENDITIOND_*
+    /// environment variable; a bad one stops the start with one line naming it.
+    Serve(Box<ServeArgs>),
+    /// Print the signed path /r/{signature}/{spec}/{key} of a rendition,
+    /// signed with the first of RENDITIOND_SIGNING_KEYS.
+    Sign(SignArgs),
 }
 
 /// Arguments of `plan`.
@@ -58,4 +65,16 @@ pub struct RenderArgs {
     /// Focal point in Wagtail's database form: centre x, y, width, height.
     #[arg(long, value_name = "X,Y,W,H")]
     pub focal_point: Option<FocalPoint>,
+}
+
+/// Arguments of `sign`.
+#[derive(Debug, clap::Args)]
+pub struct SignArgs {
+    /// The original's storage key, e.g. photos/cat.jpg.
+    pub key: String,
+    /// The filter spec, optionally ending with |focal-X-Y-W-H.
+    pub spec: String,
+    /// Comma-separated signing keys; the first signs.
+    #[arg(long, env = "RENDITIOND_SIGNING_KEYS", hide_env_values = true)]
+    pub signing_keys: String,
 }

@@ -16,10 +16,35 @@
 //!   (shrinking JPEGs on load), orients, crops and resizes in one pass,
 //!   flattens and encodes, executing a [`plan::Plan`] without deciding geometry.
 //! * [`format`] is the shared vocabulary of image formats.
+//!
+//! The service wraps that engine:
+//!
+//! ```text
+//! request ──> http (route, signature) ──> renditions::Renditions ──> store (original's version, bytes)
+//!                                               │  cache (identity, memory tier, shared tier, single flight)
+//!                                               └─ workers (bounded CPU pool) ──> plan + pipeline
+//! ```
+//!
+//! * [`store`] owns where originals and shared renditions live and which keys
+//!   may reach them.
+//! * [`cache`] owns rendition identity and the two cache tiers.
+//! * [`workers`] runs CPU work off the executor, bounded.
+//! * [`renditions`] is the use case: request in, rendition out, no HTTP.
+//! * [`http`] translates HTTP to the use case and back; [`server`] runs it,
+//!   configured by [`config`], sharing [`state`]; [`metrics`] names every metric.
 
 #![warn(missing_docs)]
 
+pub mod cache;
+pub mod config;
 pub mod format;
+pub mod http;
+pub mod metrics;
 pub mod pipeline;
 pub mod plan;
+pub mod renditions;
+pub mod server;
 pub mod spec;
+pub mod state;
+pub mod store;
+pub mod workers;

@@ -31,10 +31,24 @@ fn main() -> ExitCode {
                 println!("{summary}");
                 ExitCode::SUCCESS
             }
-            Err(error) => {
-                eprintln!("renditiond: {error:#}");
-                ExitCode::from(FAILURE)
+            Err(error) => fail(error),
+        },
+        Command::Serve(args) => match commands::serve::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(error),
+        },
+        Command::Sign(args) => match commands::sign::run(&args) {
+            Ok(path) => {
+                println!("{path}");
+                ExitCode::SUCCESS
             }
+            Err(error) => fail(error),
         },
     }
+}
+
+/// Prints one line on stderr and returns the failure status.
+fn fail(error: anyhow::Error) -> ExitCode {
+    eprintln!("renditiond: {error:#}");
+    ExitCode::from(FAILURE)
 }

@@ -3,3 +3,5 @@
 
 pub mod plan;
 pub mod render;
+pub mod serve;
+pub mod sign;

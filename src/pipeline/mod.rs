@@ -85,6 +85,11 @@ pub struct Rendition {
     pub height: u32,
 }
 
+/// Whether originals in `format` can be decoded (SVG, HEIC and TIFF cannot yet).
+pub fn reads(format: SourceFormat) -> bool {
+    !matches!(format, SourceFormat::Heic | SourceFormat::Tiff | SourceFormat::Svg)
+}
+
 /// Reads format, size and orientation from the headers, and refuses
 /// originals over the pixel limit before any pixel is decoded.
 pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {

@@ -83,6 +83,34 @@ impl fmt::Display for FocalPoint {
     }
 }
 
+/// The prefix of the extension operation that carries a focal point at the
+/// end of a spec in URLs: `focal-X-Y-W-H`, Wagtail's database form.
+pub const SPEC_FOCAL_PREFIX: &str = "focal-";
+
+/// Splits a trailing `|focal-X-Y-W-H` off a URL spec: the Wagtail spec that
+/// precedes it and the focal point (centre and size, whole pixels).
+pub fn split_spec_focal_point(spec: &str) -> Result<(&str, Option<FocalPoint>), FocalPointError> {
+    let (rest, last) = match spec.rsplit_once('|') {
+        Some((rest, last)) => (rest, last),
+        None => ("", spec),
+    };
+    let Some(numbers) = last.strip_prefix(SPEC_FOCAL_PREFIX) else {
+        return Ok((spec, None));
+    };
+    let err = || FocalPointError(last.to_owned());
+    let values: Vec<u32> = numbers
+        .split('-')
+        .map(|n| match n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() {
+            true => n.parse::<u32>().map_err(|_| err()),
+            false => Err(err()),
+        })
+        .collect::<Result<_, _>>()?;
+    let [x, y, width, height] = values.as_slice() else {
+        return Err(err());
+    };
+    Ok((rest, Some(FocalPoint::new(*x, *y, *width, *height))))
+}
+
 /// A focal point that is not four non-negative numbers.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid focal point \"{0}\": expected X,Y,WIDTH,HEIGHT (centre and size, non-negative)")]
@@ -155,6 +183,31 @@ fn python_float_repr(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_focal_point_is_split_off_the_end() {
+        let fp = Some(FocalPoint::new(10, 20, 30, 40));
+        assert_eq!(
+            split_spec_focal_point("fill-10x10|focal-10-20-30-40"),
+            Ok(("fill-10x10", fp))
+        );
+        assert_eq!(split_spec_focal_point("focal-10-20-30-40"), Ok(("", fp)));
+        assert_eq!(
+            split_spec_focal_point("fill-10x10|width-5"),
+            Ok(("fill-10x10|width-5", None))
+        );
+        assert_eq!(split_spec_focal_point("fill-10x10"), Ok(("fill-10x10", None)));
+        for bad in [
+            "width-1|focal-1-2-3",
+            "focal-1-2-3-4-5",
+            "focal-a-2-3-4",
+            "focal--1-2-3-4",
+            "focal-1-2-3-99999999999",
+            "focal-١-2-3-4",
+        ] {
+            assert!(split_spec_focal_point(bad).is_err(), "{bad}");
+        }
+    }
     use crate::spec::{Fill, FilterSpec, SourceKind};
 
     fn ops(spec: &str) -> Vec<Operation> {

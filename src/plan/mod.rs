@@ -17,7 +17,7 @@ mod transform;
 
 use thiserror::Error;
 
-pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError};
+pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError, SPEC_FOCAL_PREFIX, split_spec_focal_point};
 pub use self::output::{
     Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Encoding,
     ico_frames,
@@ -138,6 +138,32 @@ pub enum PlanError {
         /// Requested height.
         height: f64,
     },
+}
+
+/// What a rendition will be, known from the source format alone, before any
+/// pixel is read: enough to name and identify it in caches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outline {
+    /// The spec as cleaned for this kind of source (Wagtail's stored spec).
+    pub spec: String,
+    /// The output format.
+    pub format: OutputFormat,
+}
+
+/// Outlines the rendition of a `format` source described by `spec`; every
+/// error it reports, [`plan`] reports too.
+pub fn outline(format: SourceFormat, spec: &FilterSpec) -> Result<Outline, PlanError> {
+    let kind = if format == SourceFormat::Svg {
+        SourceKind::Svg
+    } else {
+        SourceKind::Raster
+    };
+    let clean = spec.clean(kind)?;
+    let encoding = output::choose(format, &clean.operations)?;
+    Ok(Outline {
+        spec: clean.text,
+        format: encoding.format(),
+    })
 }
 
 /// Plans the rendition of `source` described by `spec`.

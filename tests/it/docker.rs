@@ -1,5 +1,5 @@
 //! The Dockerfile passes hadolint (from the test virtualenv; no Docker
-//! engine is needed or used).
+//! engine is needed or used) and has the shape the service needs.
 
 use std::process::Command;
 
@@ -20,4 +20,24 @@ fn dockerfile_passes_hadolint() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn dockerfile_is_multi_stage_non_root_and_listens_on_8080() {
+    let text = std::fs::read_to_string(root().join("Dockerfile")).expect("Dockerfile");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert_eq!(lines.iter().filter(|l| l.starts_with("FROM ")).count(), 2, "two stages");
+    assert!(
+        lines.iter().any(|l| l.contains("/cc-debian12:nonroot")),
+        "small distroless runtime"
+    );
+    assert!(lines.contains(&"EXPOSE 8080"));
+    assert!(lines.iter().any(|l| l.contains("RENDITIOND_LISTEN=0.0.0.0:8080")));
+    let user = lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("USER "))
+        .expect("a USER line");
+    assert!(!user.contains("root") && !user.contains(" 0"), "{user}");
+    assert!(lines.contains(&"CMD [\"serve\"]"));
 }

@@ -6,8 +6,14 @@ mod cli;
 mod docker;
 /// Damaged originals end in errors, never panics.
 mod hostile;
+/// The HTTP service on a local folder of originals.
+mod http;
+/// The HTTP service on a real S3-compatible server (needs SeaweedFS).
+mod http_s3;
 /// Every test image × the spec matrix through `render` and `plan`.
 mod render_matrix;
+/// A real server on a free port, and an HTTP client.
+mod server;
 /// Shared helpers.
 mod support;
 /// Wagtail's vectors against the library.

@@ -1,0 +1,152 @@
+//! Rendition identity: which bytes a request stands for, the same on every
+//! instance.
+//!
+//! A [`RenditionKey`] is a SHA-256 over the original's storage key, its
+//! version as the store reports it, the spec as Wagtail cleans it, the focal
+//! point, the output format and [`ENCODER_VERSION`]. Its hex digest is the
+//! strong `ETag`; its [`name`](RenditionKey::name) is the content-addressed,
+//! readable key of the rendition in the shared store:
+//! `<stem>.<hash16>.<spec with | as .>.<ext>`.
+
+use sha2::{Digest, Sha256};
+
+use crate::format::OutputFormat;
+use crate::plan::FocalPoint;
+use crate::store::{SourceVersion, StorageKey};
+
+/// Changes whenever an encoder or its settings change the bytes produced for
+/// the same input, so that old renditions are never served as new ones.
+pub const ENCODER_VERSION: &str = "renditiond/1";
+
+/// The longest stem and spec kept in rendition names, in characters.
+const MAX_NAME_PART: usize = 60;
+
+/// The identity of one rendition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RenditionKey {
+    digest: [u8; 32],
+    name: String,
+}
+
+impl RenditionKey {
+    /// The key of the rendition of `original` at `version`, for the cleaned
+    /// `spec`, `focal` point and output `format`.
+    pub fn new(
+        original: &StorageKey,
+        version: &SourceVersion,
+        spec: &str,
+        focal: Option<&FocalPoint>,
+        format: OutputFormat,
+    ) -> Self {
+        let focal = focal.map(ToString::to_string).unwrap_or_default();
+        let mut hasher = Sha256::new();
+        for field in [
+            ENCODER_VERSION,
+            original.as_str(),
+            version.as_str(),
+            spec,
+            &focal,
+            format.name(),
+        ] {
+            // Length prefixes keep fields from running into each other.
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        let digest: [u8; 32] = hasher.finalize().into();
+        let name = format!(
+            "{}.{}.{}.{}",
+            readable(original.stem()),
+            hex::encode(&digest[..8]),
+            readable(&spec.replace('|', ".")),
+            format.extension()
+        );
+        Self { digest, name }
+    }
+
+    /// The rendition's key in the shared store (and last URL segment behind
+    /// the CDN).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The strong entity tag, quotes included.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", hex::encode(&self.digest[..16]))
+    }
+}
+
+/// `text` cut to [`MAX_NAME_PART`] characters, anything but ASCII letters,
+/// digits, `-`, `_`, `.` and `,` replaced by `_`, so names need no escaping.
+fn readable(text: &str) -> String {
+    text.chars()
+        .take(MAX_NAME_PART)
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' | ',' => c,
+            _ => '_',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(original: &str, version: &str, spec: &str, focal: Option<FocalPoint>, format: OutputFormat) -> RenditionKey {
+        let original = StorageKey::new(original).expect("valid key");
+        RenditionKey::new(
+            &original,
+            &SourceVersion::from_etag(version),
+            spec,
+            focal.as_ref(),
+            format,
+        )
+    }
+
+    #[test]
+    fn name_is_readable_and_content_addressed() {
+        let k = key(
+            "photos/cat.jpg",
+            "etag:abc",
+            "fill-300x200-c80|format-webp",
+            None,
+            OutputFormat::Webp,
+        );
+        let parts: Vec<&str> = k.name().split('.').collect();
+        assert_eq!(parts[0], "cat");
+        assert_eq!(parts[1].len(), 16);
+        assert!(parts[1].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(&parts[2..], ["fill-300x200-c80", "format-webp", "webp"]);
+        assert_eq!(k.etag().len(), 34);
+    }
+
+    #[test]
+    fn names_need_no_escaping() {
+        let k = key("a/Ünïcode name?.png", "v", "width-١٠٠", None, OutputFormat::Png);
+        assert!(
+            k.name()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.,".contains(&b)),
+            "{}",
+            k.name()
+        );
+    }
+
+    #[test]
+    fn every_input_changes_the_identity() {
+        let base = key("a.jpg", "v1", "width-100", None, OutputFormat::Jpeg);
+        let fp = Some(FocalPoint::new(1, 2, 3, 4));
+        let others = [
+            key("b.jpg", "v1", "width-100", None, OutputFormat::Jpeg),
+            key("a.jpg", "v2", "width-100", None, OutputFormat::Jpeg),
+            key("a.jpg", "v1", "width-101", None, OutputFormat::Jpeg),
+            key("a.jpg", "v1", "width-100", fp, OutputFormat::Jpeg),
+            key("a.jpg", "v1", "width-100", None, OutputFormat::Webp),
+            // Fields cannot run into each other.
+            key("a.jpg", "v1width-100", "", None, OutputFormat::Jpeg),
+        ];
+        for other in &others {
+            assert_ne!(base.etag(), other.etag());
+        }
+        assert_eq!(base, key("a.jpg", "v1", "width-100", None, OutputFormat::Jpeg));
+    }
+}

@@ -1,0 +1,80 @@
+//! The shared tier: renditions in object storage under their content-addressed
+//! names, written create-only (`PutMode::Create`) so that instances racing on
+//! one rendition never overwrite each other, and readable by a CDN.
+
+use bytes::Bytes;
+use object_store::{Attribute, Attributes, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+
+use super::RenditionKey;
+use crate::format::OutputFormat;
+use crate::store::{Store, StoreError, object_path};
+
+/// How the CDN may cache a stored rendition: its name changes with its content.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// The shared rendition store.
+#[derive(Debug, Clone)]
+pub struct SharedTier {
+    store: Store,
+}
+
+impl SharedTier {
+    /// Renditions kept in `store`.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// The store, for readiness checks.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The stored rendition, if any.
+    pub async fn get(&self, key: &RenditionKey) -> Result<Option<Bytes>, StoreError> {
+        let path = path(key)?;
+        let store = self.store.object_store();
+        match self.store.call(async { store.get(&path).await?.bytes().await }).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the rendition is stored.
+    pub async fn contains(&self, key: &RenditionKey) -> Result<bool, StoreError> {
+        let path = path(key)?;
+        match self.store.call(self.store.object_store().head(&path)).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stores the rendition unless it already is (then the stored copy,
+    /// identical by construction, is kept).
+    pub async fn put(&self, key: &RenditionKey, bytes: Bytes, format: OutputFormat) -> Result<(), StoreError> {
+        let path = path(key)?;
+        let mut attributes = Attributes::new();
+        if self.store.keeps_attributes() {
+            attributes.insert(Attribute::ContentType, format.mime_type().into());
+            attributes.insert(Attribute::CacheControl, IMMUTABLE.into());
+        }
+        let options = PutOptions {
+            mode: PutMode::Create,
+            attributes,
+            ..PutOptions::default()
+        };
+        let store = self.store.object_store();
+        let put = store.put_opts(&path, PutPayload::from_bytes(bytes), options);
+        match tokio::time::timeout(self.store.timeout(), put).await {
+            Ok(Ok(_)) | Ok(Err(object_store::Error::AlreadyExists { .. })) => Ok(()),
+            Ok(Err(e)) => Err(StoreError::classify(e)),
+            Err(_) => Err(StoreError::Unavailable("no answer to the rendition upload".into())),
+        }
+    }
+}
+
+fn path(key: &RenditionKey) -> Result<object_store::path::Path, StoreError> {
+    // Rendition names are made of path-safe characters only.
+    object_path(key.name()).map_err(|e| StoreError::Unavailable(e.to_string()))
+}

@@ -1,0 +1,13 @@
+//! `renditiond serve`: validate the settings, start logging, run the server.
+
+use renditiond::config::{Config, ServeArgs};
+use renditiond::server;
+
+/// Runs the service until SIGTERM or Ctrl-C.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let config = Config::from_args(args, cores)?;
+    server::init_logging(config.log_format);
+    server::serve(config)?;
+    Ok(())
+}

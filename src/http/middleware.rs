@@ -1,0 +1,68 @@
+//! The request observer: one log line and the request metrics per request
+//! (method, route, status, bytes, duration, cache tier, error detail).
+
+use std::time::Instant;
+
+use actix_web::body::{BodySize, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
+use actix_web::{Error, web};
+
+use crate::cache::Tier;
+use crate::http::error::ErrorDetail;
+use crate::metrics::RequestLabels;
+use crate::state::AppState;
+
+/// Logs and counts the request once its response is ready.
+pub async fn observe(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.path().to_owned();
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(request).await?;
+
+    let route = route_name(response.request().match_name());
+    let status = response.status().as_u16();
+    let bytes = match (response.response().body().size(), method == Method::HEAD) {
+        (BodySize::Sized(n), false) => n,
+        _ => 0,
+    };
+    let tier = response.response().extensions().get::<Tier>().map_or("-", |t| t.name());
+    let detail = response.response().extensions().get::<ErrorDetail>().cloned();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    if let Some(state) = state {
+        state
+            .metrics
+            .requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        state.metrics.served_bytes.inc_by(bytes);
+    }
+    match detail {
+        Some(d) if status >= 500 => tracing::warn!(
+            method = %method, route, path, status, bytes, duration_ms = millis, cache = tier,
+            error = d.code, detail = d.message, "request"
+        ),
+        Some(d) => tracing::info!(
+            method = %method, route, path, status, bytes, duration_ms = millis, cache = tier,
+            error = d.code, detail = d.message, "request"
+        ),
+        None => {
+            tracing::info!(method = %method, route, path, status, bytes, duration_ms = millis, cache = tier, "request")
+        }
+    }
+    Ok(response)
+}
+
+/// The route's name as a `'static` label, from a fixed set.
+fn route_name(name: Option<&str>) -> &'static str {
+    super::ROUTES
+        .iter()
+        .copied()
+        .find(|r| Some(*r) == name)
+        .unwrap_or("unmatched")
+}

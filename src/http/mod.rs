@@ -1,0 +1,48 @@
+//! The HTTP layer: it translates requests into calls of the use case and
+//! results into responses; it computes nothing itself. [`configure`] is the
+//! whole route table, shared by the server and in-process tests.
+
+pub mod error;
+pub mod middleware;
+pub mod responses;
+pub mod routes;
+pub mod signature;
+
+use actix_web::{HttpResponse, web};
+
+use self::error::HttpError;
+
+/// Every route's name, the `route` label of metrics and logs.
+pub const ROUTES: [&str; 4] = ["rendition", "healthz", "readyz", "metrics"];
+
+/// The route table. The Wagtail-compatible `/images/…` route slots in beside
+/// `/r/…` as one more resource.
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .service(
+            web::resource("/r/{tail:.+}")
+                .name("rendition")
+                .route(web::get().to(routes::rendition::get))
+                .route(web::head().to(routes::rendition::get)),
+        )
+        .service(
+            web::resource("/healthz")
+                .name("healthz")
+                .route(web::get().to(routes::health::healthz)),
+        )
+        .service(
+            web::resource("/readyz")
+                .name("readyz")
+                .route(web::get().to(routes::health::readyz)),
+        )
+        .service(
+            web::resource("/metrics")
+                .name("metrics")
+                .route(web::get().to(routes::health::metrics)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::NoRoute)
+}

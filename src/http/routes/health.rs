@@ -1,0 +1,43 @@
+//! Probes and metrics: `/healthz` (the process answers), `/readyz` (storage
+//! answers and no shutdown has begun), `/metrics` (Prometheus text).
+
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, web};
+
+use crate::state::AppState;
+
+/// Content type of the OpenMetrics text format.
+const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// `GET /healthz`.
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().content_type(ContentType::plaintext()).body("ok")
+}
+
+/// `GET /readyz`.
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    if state.is_shutting_down() {
+        return unready("shutting down".into());
+    }
+    for store in &state.stores {
+        if let Err(e) = store.check().await {
+            tracing::warn!(error = %e, "not ready");
+            return unready("storage unavailable".into());
+        }
+    }
+    HttpResponse::Ok().content_type(ContentType::plaintext()).body("ready")
+}
+
+fn unready(reason: String) -> HttpResponse {
+    HttpResponse::ServiceUnavailable()
+        .content_type(ContentType::plaintext())
+        .insert_header(("Retry-After", "5"))
+        .body(reason)
+}
+
+/// `GET /metrics`.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(OPENMETRICS)
+        .body(state.metrics.encode())
+}

@@ -1,0 +1,4 @@
+//! One file per route family.
+
+pub mod health;
+pub mod rendition;

@@ -1,0 +1,159 @@
+//! Every Prometheus metric the service exports, with its help text, and the
+//! text exposition `/metrics` serves.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Upper bounds of the render time buckets, in seconds.
+const RENDER_BUCKETS: [f64; 12] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+
+/// Labels of a served request.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route's name (`rendition`, `healthz`, …, `unmatched`).
+    pub route: &'static str,
+    /// The response status code.
+    pub status: u16,
+}
+
+/// Labels of a render.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FormatLabels {
+    /// The output format.
+    pub format: &'static str,
+}
+
+/// Labels of a cache lookup.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CacheLabels {
+    /// `memory` or `shared`.
+    pub tier: &'static str,
+    /// `hit` or `miss`.
+    pub result: &'static str,
+}
+
+/// The service's metrics.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Requests answered, by route and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Time spent rendering (decode to encode), by output format.
+    pub render_seconds: Family<FormatLabels, Histogram>,
+    /// Cache lookups, by tier and result.
+    pub cache: Family<CacheLabels, Counter>,
+    /// Response body bytes sent.
+    pub served_bytes: Counter,
+    /// Renders running now.
+    pub renders_in_flight: Gauge,
+    /// Renders admitted and waiting for a worker.
+    pub render_queue: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let render_seconds = Family::<FormatLabels, Histogram>::new_with_constructor(|| Histogram::new(RENDER_BUCKETS));
+        let cache = Family::<CacheLabels, Counter>::default();
+        let served_bytes = Counter::default();
+        let renders_in_flight = Gauge::default();
+        let render_queue = Gauge::default();
+        registry.register(
+            "renditiond_http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "renditiond_render_duration_seconds",
+            "Time to render one rendition (decode, resize, encode), by output format",
+            render_seconds.clone(),
+        );
+        registry.register(
+            "renditiond_cache_lookups",
+            "Rendition cache lookups, by tier (memory, shared) and result (hit, miss)",
+            cache.clone(),
+        );
+        registry.register(
+            "renditiond_served_bytes",
+            "Response body bytes sent",
+            served_bytes.clone(),
+        );
+        registry.register(
+            "renditiond_renders_in_flight",
+            "Renders running now",
+            renders_in_flight.clone(),
+        );
+        registry.register(
+            "renditiond_render_queue_length",
+            "Renders admitted and waiting for a worker",
+            render_queue.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            render_seconds,
+            cache,
+            served_bytes,
+            renders_in_flight,
+            render_queue,
+        }
+    }
+
+    /// Counts one cache lookup.
+    pub fn cache_lookup(&self, tier: &'static str, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache.get_or_create(&CacheLabels { tier, result }).inc();
+    }
+
+    /// The OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_names_every_metric() {
+        let m = Metrics::new();
+        m.requests
+            .get_or_create(&RequestLabels {
+                route: "rendition",
+                status: 200,
+            })
+            .inc();
+        m.render_seconds
+            .get_or_create(&FormatLabels { format: "webp" })
+            .observe(0.02);
+        m.cache_lookup("memory", false);
+        let text = m.encode();
+        for line in [
+            "renditiond_http_requests_total{route=\"rendition\",status=\"200\"} 1",
+            "renditiond_render_duration_seconds_count{format=\"webp\"} 1",
+            "renditiond_cache_lookups_total{tier=\"memory\",result=\"miss\"} 1",
+            "renditiond_served_bytes_total 0",
+            "renditiond_renders_in_flight 0",
+            "renditiond_render_queue_length 0",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+}

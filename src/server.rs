@@ -1,0 +1,145 @@
+//! `renditiond serve`: logging, the listener, the actix-web server, and the
+//! graceful shutdown on SIGTERM or Ctrl-C (unready first, then drain).
+
+use std::net::TcpListener;
+
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use thiserror::Error;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Config, LogFormat};
+use crate::http::middleware::observe;
+use crate::http::signature::Signer;
+use crate::state::AppState;
+use crate::store::Location;
+
+/// The test image the example URL names, when the originals hold it.
+const EXAMPLE_IMAGE: &str = "photo-baseline.jpg";
+/// The spec of the example URL.
+const EXAMPLE_SPEC: &str = "fill-300x200|format-webp";
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, Error)]
+pub enum ServeError {
+    /// A store could not be opened.
+    #[error("{0}: {1}")]
+    Store(&'static str, String),
+    /// The listener or the runtime failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Installs the log subscriber (level from `RUST_LOG`, default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
+    let _ = match format {
+        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(false).try_init(),
+    };
+}
+
+/// Runs the server until it is told to stop.
+pub fn serve(config: Config) -> Result<(), ServeError> {
+    actix_web::rt::System::new().block_on(run(config))
+}
+
+async fn run(config: Config) -> Result<(), ServeError> {
+    let generated = config.signing_keys.is_empty();
+    let keys = if generated {
+        vec![random_key()?]
+    } else {
+        config.signing_keys.clone()
+    };
+    let state = AppState::build(&config, keys).map_err(|(var, e)| ServeError::Store(var, e.to_string()))?;
+    let state = web::Data::new(state);
+
+    let listener = TcpListener::bind(config.listen)?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, action = ?config.action, workers = config.workers, "listening");
+    if generated {
+        tracing::warn!("RENDITIOND_SIGNING_KEYS is not set: URLs are signed with a random key valid for this run only");
+        if let Some(url) = example_url(&config, &state.signer, &address.to_string()) {
+            tracing::info!(%url, "example rendition");
+            println!("Example rendition: {url}");
+        }
+    }
+    if config.allow_unsigned {
+        tracing::warn!("RENDITIOND_ALLOW_UNSIGNED is on: /r/unsigned/… URLs are served without a signature");
+    }
+
+    let data = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(from_fn(observe))
+            .configure(crate::http::configure)
+    })
+    .disable_signals()
+    .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
+    .listen(listener)?
+    .run();
+
+    let handle = server.handle();
+    let delay = config.shutdown_delay;
+    actix_web::rt::spawn(async move {
+        wait_for_signal().await;
+        state.begin_shutdown();
+        tracing::info!(delay_seconds = delay.as_secs_f64(), "shutting down: not ready any more");
+        tokio::time::sleep(delay).await;
+        handle.stop(true).await;
+    });
+    server.await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A random signing key for this run.
+fn random_key() -> Result<Vec<u8>, ServeError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| ServeError::Io(std::io::Error::other(e.to_string())))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes).into_bytes())
+}
+
+/// A ready-to-use URL of a bundled test image, when the originals are the
+/// bundled test images.
+fn example_url(config: &Config, signer: &Signer, address: &str) -> Option<String> {
+    let Location::Local(folder) = &config.originals else {
+        return None;
+    };
+    folder
+        .join(EXAMPLE_IMAGE)
+        .is_file()
+        .then(|| format!("http://{address}{}", signer.signed_path(EXAMPLE_SPEC, EXAMPLE_IMAGE)))
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = interrupt => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,93 @@
+//! Everything a running server shares between requests, built once from the
+//! configuration: stores opened, caches and worker pool made.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::cache::SharedTier;
+use crate::config::{Action, Config};
+use crate::http::signature::Signer;
+use crate::metrics::Metrics;
+use crate::pipeline::Limits;
+use crate::renditions::{Renditions, Settings};
+use crate::store::{LocationError, Originals, Store};
+use crate::workers::Workers;
+
+/// The shared state of the server.
+#[derive(Debug)]
+pub struct AppState {
+    /// The use case.
+    pub renditions: Renditions,
+    /// URL signatures.
+    pub signer: Signer,
+    /// Serve or redirect.
+    pub action: Action,
+    /// Base URL of the rendition store behind the CDN.
+    pub public_url: Option<String>,
+    /// Cache-Control of served renditions.
+    pub cache_control: String,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// The stores readiness depends on.
+    pub stores: Vec<Store>,
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    /// Opens the stores and builds the caches; `signing_keys` replaces an
+    /// empty key list in the configuration.
+    pub fn build(config: &Config, signing_keys: Vec<Vec<u8>>) -> Result<Self, (&'static str, LocationError)> {
+        let originals =
+            Store::open(&config.originals, config.storage_timeout).map_err(|e| ("RENDITIOND_ORIGINALS", e))?;
+        let shared = match &config.renditions {
+            Some(location) => {
+                if let crate::store::Location::Local(path) = location {
+                    // A local rendition store is created on first use.
+                    let _ = std::fs::create_dir_all(path);
+                }
+                Some(Store::open(location, config.storage_timeout).map_err(|e| ("RENDITIOND_RENDITIONS", e))?)
+            }
+            None => None,
+        };
+        let metrics = Arc::new(Metrics::new());
+        let workers = Workers::new(config.workers, config.queue_length, metrics.clone());
+        let settings = Settings {
+            version_ttl: config.version_ttl,
+            max_source_bytes: config.max_source_bytes,
+            limits: Limits {
+                max_source_pixels: config.max_pixels,
+                max_output_pixels: config.max_pixels,
+            },
+            memory_bytes: config.memory_cache_bytes,
+        };
+        let mut stores = vec![originals.clone()];
+        stores.extend(shared.clone());
+        let renditions = Renditions::new(
+            Originals::new(originals),
+            shared.map(SharedTier::new),
+            workers,
+            settings,
+            metrics.clone(),
+        );
+        Ok(Self {
+            renditions,
+            signer: Signer::new(signing_keys, config.allow_unsigned),
+            action: config.action,
+            public_url: config.public_url.clone(),
+            cache_control: config.cache_control.clone(),
+            metrics,
+            stores,
+            shutting_down: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks the server as shutting down: it stops being ready.
+    pub fn begin_shutdown(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
+    }
+}
