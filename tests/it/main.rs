@@ -10,6 +10,8 @@ mod hostile;
 mod http;
 /// The HTTP service on a real S3-compatible server (needs SeaweedFS).
 mod http_s3;
+/// The pure layers stay free of I/O crates.
+mod layout;
 /// Every test image × the spec matrix through `render` and `plan`.
 mod render_matrix;
 /// A real server on a free port, and an HTTP client.
