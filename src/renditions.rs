@@ -311,14 +311,20 @@ impl Renditions {
             request: request.clone(),
             limits: self.settings.limits,
         };
-        let started = Instant::now();
-        let rendition = ticket.run(move || job.run()).await??;
+        // Timed on the worker: the wait for a worker is not render time.
+        let (rendition, seconds) = ticket
+            .run(move || {
+                let started = Instant::now();
+                (job.run(), started.elapsed().as_secs_f64())
+            })
+            .await?;
+        let rendition = rendition?;
         self.metrics
             .render_seconds
             .get_or_create(&FormatLabels {
                 format: rendition.format.name(),
             })
-            .observe(started.elapsed().as_secs_f64());
+            .observe(seconds);
         if rendition.format != resolved.format {
             return Err(WorkerFailed(format!("planned {} but rendered {}", resolved.format, rendition.format)).into());
         }

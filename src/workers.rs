@@ -36,6 +36,7 @@ pub struct Workers {
 #[derive(Debug)]
 pub struct Ticket {
     workers: Workers,
+    running: bool,
 }
 
 impl Workers {
@@ -57,7 +58,10 @@ impl Workers {
         match taken {
             Ok(_) => {
                 self.metrics.render_queue.inc();
-                Ok(Ticket { workers: self.clone() })
+                Ok(Ticket {
+                    workers: self.clone(),
+                    running: false,
+                })
             }
             Err(_) => Err(Overloaded),
         }
@@ -65,8 +69,13 @@ impl Workers {
 }
 
 impl Ticket {
-    /// Waits for a worker, then runs `job` on a blocking thread.
-    pub async fn run<T: Send + 'static>(self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, WorkerFailed> {
+    /// Waits for a worker, then runs `job` on a blocking thread and returns
+    /// what it returns, or how it failed.
+    ///
+    /// The ticket and the worker go with the job: if this future is dropped
+    /// (the client went away), the job still finishes before its place is
+    /// freed, so no more than `workers` jobs ever run at once.
+    pub async fn run<T: Send + 'static>(mut self, job: impl FnOnce() -> T + Send + 'static) -> Result<T, WorkerFailed> {
         let permit = self
             .workers
             .running
@@ -74,21 +83,25 @@ impl Ticket {
             .acquire_owned()
             .await
             .map_err(|e| WorkerFailed(e.to_string()))?;
-        let metrics = &self.workers.metrics;
-        metrics.render_queue.dec();
-        metrics.renders_in_flight.inc();
-        let result = tokio::task::spawn_blocking(job).await;
-        metrics.renders_in_flight.dec();
-        // Re-counted as queued so that dropping the ticket balances the gauge.
-        metrics.render_queue.inc();
-        drop(permit);
-        result.map_err(|e| WorkerFailed(e.to_string()))
+        self.running = true;
+        self.workers.metrics.render_queue.dec();
+        self.workers.metrics.renders_in_flight.inc();
+        let task = tokio::task::spawn_blocking(move || {
+            let _place = (self, permit);
+            job()
+        });
+        task.await.map_err(|e| WorkerFailed(e.to_string()))
     }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        self.workers.metrics.render_queue.dec();
+        let metrics = &self.workers.metrics;
+        if self.running {
+            metrics.renders_in_flight.dec();
+        } else {
+            metrics.render_queue.dec();
+        }
         self.workers.admitted.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -115,6 +128,29 @@ mod tests {
         assert_eq!(ticket.run(|| 6 * 7).await, Ok(42));
         let ticket = workers.admit().expect("the place is free again");
         assert!(ticket.run(|| panic!("boom")).await.is_err());
+        assert_eq!(workers.metrics.renders_in_flight.get(), 0);
+        assert_eq!(workers.metrics.render_queue.get(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_job_keeps_its_place_until_it_ends() {
+        let workers = Workers::new(1, 0, Arc::new(Metrics::new()));
+        let ticket = workers.admit().expect("a free place");
+        let job = ticket.run(|| std::thread::sleep(std::time::Duration::from_millis(300)));
+        // The caller gives up while the job runs.
+        assert!(
+            tokio::time::timeout(std::time::Duration::from_millis(50), job)
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            workers.admit().err(),
+            Some(Overloaded),
+            "the running job's place was freed"
+        );
+        assert_eq!(workers.metrics.renders_in_flight.get(), 1);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(workers.admit().is_ok());
         assert_eq!(workers.metrics.renders_in_flight.get(), 0);
         assert_eq!(workers.metrics.render_queue.get(), 0);
     }

@@ -10,7 +10,7 @@ use crate::pipeline::PipelineError;
 use crate::renditions::RenditionError;
 
 /// Seconds a client is told to wait after a 503.
-const RETRY_AFTER_SECONDS: &str = "5";
+pub const RETRY_AFTER_SECONDS: &str = "5";
 
 /// An error on its way to becoming a response.
 #[derive(Debug, thiserror::Error)]

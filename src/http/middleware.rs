@@ -42,18 +42,12 @@ pub async fn observe(
             .inc();
         state.metrics.served_bytes.inc_by(bytes);
     }
-    match detail {
-        Some(d) if status >= 500 => tracing::warn!(
-            method = %method, route, path, status, bytes, duration_ms = millis, cache = tier,
-            error = d.code, detail = d.message, "request"
-        ),
-        Some(d) => tracing::info!(
-            method = %method, route, path, status, bytes, duration_ms = millis, cache = tier,
-            error = d.code, detail = d.message, "request"
-        ),
-        None => {
-            tracing::info!(method = %method, route, path, status, bytes, duration_ms = millis, cache = tier, "request")
-        }
+    let (error, detail) = detail.map_or((None, None), |d| (Some(d.code), Some(d.message)));
+    let detail = detail.as_deref();
+    if status >= 500 {
+        tracing::warn!(method = %method, route, path, status, bytes, duration_ms = millis, cache = tier, error, detail, "request");
+    } else {
+        tracing::info!(method = %method, route, path, status, bytes, duration_ms = millis, cache = tier, error, detail, "request");
     }
     Ok(response)
 }

@@ -1,9 +1,10 @@
 //! Probes and metrics: `/healthz` (the process answers), `/readyz` (storage
 //! answers and no shutdown has begun), `/metrics` (Prometheus text).
 
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
 
+use crate::http::error::RETRY_AFTER_SECONDS;
 use crate::state::AppState;
 
 /// Content type of the OpenMetrics text format.
@@ -31,7 +32,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 fn unready(reason: String) -> HttpResponse {
     HttpResponse::ServiceUnavailable()
         .content_type(ContentType::plaintext())
-        .insert_header(("Retry-After", "5"))
+        .insert_header((header::RETRY_AFTER, RETRY_AFTER_SECONDS))
         .body(reason)
 }
 
