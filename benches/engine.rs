@@ -1,5 +1,6 @@
-//! Engine benchmarks: planning a spec mix, and rendering a 12-megapixel
-//! photo-like JPEG as `codecs.md` and `anchors-bench.md` measured their peers.
+//! Engine benchmarks: planning a spec mix, rendering a 12-megapixel
+//! photo-like JPEG as `codecs.md` and `anchors-bench.md` measured their peers,
+//! and SVG originals (sanitized SVG renditions, and rasterizing).
 //!
 //! The photo is made deterministically at start-up from a test image:
 //! upscaled to 4000×3000 with Lanczos3, given correlated grain so that its
@@ -19,7 +20,7 @@ use fast_image_resize::{PixelType, ResizeOptions, Resizer};
 use renditiond::format::SourceFormat;
 use renditiond::pipeline::codec::jpeg;
 use renditiond::pipeline::{self, Limits};
-use renditiond::plan::{self, FocalPoint, Size, Source};
+use renditiond::plan::{self, FocalPoint, Size, Source, SvgOutput};
 use renditiond::spec::FilterSpec;
 
 const SPEC_MIX: [&str; 10] = [
@@ -84,17 +85,29 @@ fn bench_plan(c: &mut Criterion) {
         b.iter(|| {
             for text in SPEC_MIX {
                 let spec = FilterSpec::parse(black_box(text)).expect("valid");
-                black_box(plan::plan(&source, &spec).expect("plans"));
+                black_box(plan::plan(&source, &spec, SvgOutput::Svg).expect("plans"));
             }
         })
     });
     c.bench_function("plan/plan only 10-spec mix", |b| {
         b.iter(|| {
             for spec in &specs {
-                black_box(plan::plan(black_box(&source), spec).expect("plans"));
+                black_box(plan::plan(black_box(&source), spec, SvgOutput::Svg).expect("plans"));
             }
         })
     });
+}
+
+/// Probe, plan and render, as one request does.
+fn render(bytes: &[u8], spec: &FilterSpec, svg: SvgOutput, limits: &Limits) -> pipeline::Rendition {
+    let probe = pipeline::probe(bytes, limits).expect("probes");
+    let source = Source {
+        size: probe.oriented_size(),
+        format: probe.format,
+        focal_point: None,
+    };
+    let plan = plan::plan(&source, spec, svg).expect("plans");
+    black_box(pipeline::render(bytes, &probe, &plan, limits).expect("renders"))
 }
 
 fn bench_render(c: &mut Criterion) {
@@ -110,20 +123,30 @@ fn bench_render(c: &mut Criterion) {
     ] {
         let spec = FilterSpec::parse(spec).expect("valid");
         group.bench_function(spec.as_str(), |b| {
-            b.iter(|| {
-                let probe = pipeline::probe(black_box(&photo), &limits).expect("probes");
-                let source = Source {
-                    size: probe.oriented_size(),
-                    format: probe.format,
-                    focal_point: None,
-                };
-                let plan = plan::plan(&source, &spec).expect("plans");
-                black_box(pipeline::render(&photo, &probe, &plan, &limits).expect("renders"))
-            })
+            b.iter(|| render(black_box(&photo), &spec, SvgOutput::Svg, &limits))
         });
     }
     group.finish();
 }
 
-criterion_group!(benches, bench_plan, bench_render);
+fn bench_svg(c: &mut Criterion) {
+    let limits = Limits::default();
+    let mut group = c.benchmark_group("svg");
+    for (file, spec, svg) in [
+        ("inkscape-export.svg", "fill-100x100", SvgOutput::Svg),
+        ("illustrator-export.svg", "width-100", SvgOutput::Svg),
+        ("filters.svg", "fill-300x200|format-png", SvgOutput::RasterOnRequest),
+        ("text.svg", "width-400|format-webp", SvgOutput::RasterOnRequest),
+    ] {
+        let path = format!("{}/test-images/svg/{file}", env!("CARGO_MANIFEST_DIR"));
+        let bytes = std::fs::read(&path).expect("test image");
+        let spec = FilterSpec::parse(spec).expect("valid");
+        group.bench_function(format!("{file} {}", spec.as_str()), |b| {
+            b.iter(|| render(black_box(&bytes), &spec, svg, &limits))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_plan, bench_render, bench_svg);
 criterion_main!(benches);

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 
 use renditiond::config::ServeArgs;
 use renditiond::format::SourceFormat;
-use renditiond::plan::FocalPoint;
+use renditiond::plan::{FocalPoint, SvgOutput};
 
 /// Wagtail-compatible image renditions.
 #[derive(Debug, Parser)]
@@ -48,6 +48,9 @@ pub struct PlanArgs {
     /// Format of the source image.
     #[arg(long, value_name = "FMT", default_value = "png")]
     pub source_format: SourceFormat,
+    /// Let `format-*` rasterize an SVG source instead of being an error.
+    #[arg(long)]
+    pub svg_rasterize: bool,
     /// The Wagtail filter spec, e.g. fill-300x200-c80|format-webp.
     pub spec: String,
 }
@@ -62,6 +65,9 @@ pub struct RenderArgs {
     /// Where to write the rendition.
     #[arg(short, long, value_name = "OUTPUT")]
     pub output: PathBuf,
+    /// Let `format-*` rasterize an SVG source instead of being an error.
+    #[arg(long)]
+    pub svg_rasterize: bool,
     /// Focal point in Wagtail's database form: centre x, y, width, height.
     #[arg(long, value_name = "X,Y,W,H")]
     pub focal_point: Option<FocalPoint>,
@@ -77,4 +83,13 @@ pub struct SignArgs {
     /// Comma-separated signing keys; the first signs.
     #[arg(long, env = "RENDITIOND_SIGNING_KEYS", hide_env_values = true)]
     pub signing_keys: String,
+}
+
+/// What `--svg-rasterize` asks for.
+pub fn svg_output(svg_rasterize: bool) -> SvgOutput {
+    if svg_rasterize {
+        SvgOutput::RasterOnRequest
+    } else {
+        SvgOutput::Svg
+    }
 }

@@ -10,7 +10,9 @@ use thiserror::Error;
 use url::Url;
 
 use crate::pipeline::DEFAULT_MAX_PIXELS;
+use crate::plan::SvgOutput;
 use crate::store::{Location, LocationError};
+use crate::svg::SvgLimits;
 
 /// The raw settings of `renditiond serve`, as given.
 #[derive(Debug, Clone, clap::Args)]
@@ -65,6 +67,22 @@ pub struct ServeArgs {
     /// The most pixels an original or a rendition may have (more: 413 / 400).
     #[arg(long, env = "RENDITIOND_MAX_PIXELS", default_value_t = DEFAULT_MAX_PIXELS.to_string())]
     pub max_pixels: String,
+    /// Render SVG originals whose spec has format-png|webp|jpeg|avif|gif|ico
+    /// with resvg (default: such specs are a 400, as in Wagtail).
+    #[arg(long, env = "RENDITIOND_SVG_RASTERIZE", default_value = "false")]
+    pub svg_rasterize: String,
+    /// Rasterize every SVG original: PNG unless the spec asks for another format.
+    #[arg(long, env = "RENDITIOND_SVG_ALWAYS_RASTERIZE", default_value = "false")]
+    pub svg_always_rasterize: String,
+    /// The largest SVG original read, in bytes (larger: 413).
+    #[arg(long, env = "RENDITIOND_SVG_MAX_BYTES", default_value_t = SvgLimits::default().max_bytes.to_string())]
+    pub svg_max_bytes: String,
+    /// The most elements an SVG may have, each `use` counted as what it expands to (more: 413).
+    #[arg(long, env = "RENDITIOND_SVG_MAX_ELEMENTS", default_value_t = SvgLimits::default().max_elements.to_string())]
+    pub svg_max_elements: String,
+    /// The deepest element nesting of an SVG (deeper: 422).
+    #[arg(long, env = "RENDITIOND_SVG_MAX_DEPTH", default_value_t = SvgLimits::default().max_depth.to_string())]
+    pub svg_max_depth: String,
     /// Seconds between SIGTERM (readiness turns false) and closing the listener.
     #[arg(long, env = "RENDITIOND_SHUTDOWN_DELAY", default_value = "0")]
     pub shutdown_delay: String,
@@ -126,6 +144,10 @@ pub struct Config {
     pub max_source_bytes: u64,
     /// Pixel limit of originals and renditions.
     pub max_pixels: u64,
+    /// What SVG originals become.
+    pub svg_output: SvgOutput,
+    /// Bounds on SVG originals.
+    pub svg_limits: SvgLimits,
     /// Unready time before the listener closes.
     pub shutdown_delay: Duration,
     /// Drain time for in-flight requests.
@@ -255,6 +277,18 @@ impl Config {
                 ));
             }
         };
+        let svg_output = if boolean("RENDITIOND_SVG_ALWAYS_RASTERIZE", &args.svg_always_rasterize)? {
+            SvgOutput::Raster
+        } else if boolean("RENDITIOND_SVG_RASTERIZE", &args.svg_rasterize)? {
+            SvgOutput::RasterOnRequest
+        } else {
+            SvgOutput::Svg
+        };
+        let svg_limits = SvgLimits {
+            max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, 1)?,
+            max_elements: number("RENDITIOND_SVG_MAX_ELEMENTS", &args.svg_max_elements, 1)?,
+            max_depth: number("RENDITIOND_SVG_MAX_DEPTH", &args.svg_max_depth, 1)?,
+        };
         let workers = match args.workers.as_deref() {
             Some(text) => number("RENDITIOND_WORKERS", text, 1)?,
             None => cores.max(1),
@@ -277,6 +311,8 @@ impl Config {
                 .max(Duration::from_millis(100)),
             max_source_bytes: number("RENDITIOND_MAX_SOURCE_BYTES", &args.max_source_bytes, 1)?,
             max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, 1)?,
+            svg_output,
+            svg_limits,
             shutdown_delay: seconds("RENDITIOND_SHUTDOWN_DELAY", &args.shutdown_delay)?,
             shutdown_timeout: seconds("RENDITIOND_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
         })
@@ -309,6 +345,11 @@ mod tests {
         assert_eq!(c.memory_cache_bytes, 256 << 20);
         assert_eq!(c.cache_control, "public, max-age=3600");
         assert!(c.signing_keys.is_empty() && !c.allow_unsigned);
+        assert_eq!((c.svg_output, c.svg_limits), (SvgOutput::Svg, SvgLimits::default()));
+        let raster = config(&["--svg-rasterize", "true"]).expect("valid");
+        assert_eq!(raster.svg_output, SvgOutput::RasterOnRequest);
+        let always = config(&["--svg-always-rasterize", "yes"]).expect("valid");
+        assert_eq!(always.svg_output, SvgOutput::Raster);
     }
 
     #[test]
@@ -334,6 +375,8 @@ mod tests {
             (&["--storage-timeout=-3"], "RENDITIOND_STORAGE_TIMEOUT"),
             (&["--max-source-bytes", "0"], "RENDITIOND_MAX_SOURCE_BYTES"),
             (&["--max-pixels", "1e9"], "RENDITIOND_MAX_PIXELS"),
+            (&["--svg-rasterize", "maybe"], "RENDITIOND_SVG_RASTERIZE"),
+            (&["--svg-max-depth", "0"], "RENDITIOND_SVG_MAX_DEPTH"),
             (&["--shutdown-delay", "inf"], "RENDITIOND_SHUTDOWN_DELAY"),
             (&["--shutdown-timeout", "x"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
         ] {

@@ -14,7 +14,10 @@
 //!   encoder settings, the focal point key, rendition names. Pure, no pixels.
 //! * [`pipeline`] owns pixels: it sniffs and probes the original, decodes it
 //!   (shrinking JPEGs on load), orients, crops and resizes in one pass,
-//!   flattens and encodes, executing a [`plan::Plan`] without deciding geometry.
+//!   flattens and encodes, executing a [`plan::Plan`] without deciding geometry;
+//!   it rasterizes SVGs with resvg.
+//! * [`svg`] owns SVG originals as documents: decoding, parsing with limits,
+//!   the allowlist sanitizer and Willow's root geometry. Pure, no I/O.
 //! * [`format`] is the shared vocabulary of image formats.
 //!
 //! The service wraps that engine:
@@ -47,4 +50,5 @@ pub mod server;
 pub mod spec;
 pub mod state;
 pub mod store;
+pub mod svg;
 pub mod workers;

@@ -19,7 +19,7 @@ use crate::cache::{CachedRendition, MemoryTier, RenditionKey, SharedTier, Tier};
 use crate::format::OutputFormat;
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Limits, PipelineError};
-use crate::plan::{self, FocalPoint, FocalPointError, PlanError, Source, split_spec_focal_point};
+use crate::plan::{self, FocalPoint, FocalPointError, PlanError, Source, SvgOutput, split_spec_focal_point};
 use crate::spec::{FilterSpec, SpecError};
 use crate::store::{InvalidKey, Originals, SourceInfo, StorageKey, StoreError};
 use crate::workers::{Overloaded, WorkerFailed, Workers};
@@ -130,8 +130,10 @@ pub struct Settings {
     pub version_ttl: Duration,
     /// The largest original read, in bytes.
     pub max_source_bytes: u64,
-    /// Pixel limits of the pipeline.
+    /// Pixel and SVG limits of the pipeline.
     pub limits: Limits,
+    /// What SVG originals become.
+    pub svg_output: SvgOutput,
     /// The memory tier's size in bytes.
     pub memory_bytes: u64,
 }
@@ -193,7 +195,8 @@ impl Renditions {
         if !pipeline::reads(source_format) {
             return Err(PipelineError::UnsupportedSource(source_format).into());
         }
-        let outline = plan::outline(source_format, &request.spec).map_err(|e| plan_error(&request, e))?;
+        let outline = plan::outline(source_format, &request.spec, self.settings.svg_output)
+            .map_err(|e| plan_error(&request, e))?;
         let key = RenditionKey::new(
             &request.key,
             &source.version,
@@ -310,6 +313,7 @@ impl Renditions {
             original,
             request: request.clone(),
             limits: self.settings.limits,
+            svg_output: self.settings.svg_output,
         };
         // Timed on the worker: the wait for a worker is not render time.
         let (rendition, seconds) = ticket
@@ -337,6 +341,7 @@ struct RenderJob {
     original: Bytes,
     request: Request,
     limits: Limits,
+    svg_output: SvgOutput,
 }
 
 impl RenderJob {
@@ -347,7 +352,8 @@ impl RenderJob {
             format: probe.format,
             focal_point: self.request.focal_point,
         };
-        let plan = plan::plan(&source, &self.request.spec).map_err(|e| plan_error(&self.request, e))?;
+        let plan =
+            plan::plan(&source, &self.request.spec, self.svg_output).map_err(|e| plan_error(&self.request, e))?;
         Ok(pipeline::render(&self.original, &probe, &plan, &self.limits)?)
     }
 }

@@ -57,7 +57,9 @@ impl AppState {
             limits: Limits {
                 max_source_pixels: config.max_pixels,
                 max_output_pixels: config.max_pixels,
+                svg: config.svg_limits,
             },
+            svg_output: config.svg_output,
             memory_bytes: config.memory_cache_bytes,
         };
         let mut stores = vec![originals.clone()];

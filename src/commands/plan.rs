@@ -15,7 +15,8 @@ pub fn run(args: &PlanArgs) -> Result<Value, String> {
         format: args.source_format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec).map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
+    let plan = plan::plan(&source, &spec, crate::cli::svg_output(args.svg_rasterize))
+        .map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
     Ok(json!({
         "crop": plan.crop.to_array(),
         "size": [number(plan.size.width), number(plan.size.height)],

@@ -22,7 +22,8 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
         format: probe.format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec).with_context(|| format!("Invalid filter spec: {}", args.spec))?;
+    let plan = plan::plan(&source, &spec, crate::cli::svg_output(args.svg_rasterize))
+        .with_context(|| format!("Invalid filter spec: {}", args.spec))?;
     let rendition =
         pipeline::render(&bytes, &probe, &plan, &limits).with_context(|| args.input.display().to_string())?;
     write_atomically(&args.output, &rendition.bytes)?;

@@ -68,6 +68,10 @@ impl HttpError {
                     ),
                     P::OutputTooLarge { .. } => (StatusCode::BAD_REQUEST, "output_too_large", p.to_string()),
                     P::Encode { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unencodable", p.to_string()),
+                    P::Svg(svg) if svg.is_too_large() => {
+                        (StatusCode::PAYLOAD_TOO_LARGE, "svg_too_large", p.to_string())
+                    }
+                    P::Svg(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_svg", p.to_string()),
                     P::Resize(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error".into()),
                 },
                 R::Unavailable(_) => (

@@ -8,10 +8,14 @@ use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::cache::{CachedRendition, RenditionKey, Tier};
+use crate::format::OutputFormat;
 use crate::renditions::Resolved;
 
-/// The CSP of every image: nothing may run or load.
+/// The CSP of raster images: nothing may run or load.
 const CSP: &str = "default-src 'none'";
+/// The CSP of SVG renditions: nothing may run or load, but the document's
+/// own styles and embedded raster images apply, so it draws as intended.
+const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 /// Characters escaped in a redirect's last segment (rendition names are
 /// path-safe already; this is a second guard).
@@ -49,7 +53,10 @@ pub fn image(resolved: &Resolved, rendition: &CachedRendition, tier: Tier, cache
             parameters: vec![DispositionParam::Filename(resolved.key.name().to_owned())],
         })
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)));
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp(rendition.format)),
+        ));
     // For HEAD, actix-web sends the headers of this body (its length too) and not the body.
     let mut response = builder.body(rendition.bytes.clone());
     response.extensions_mut().insert(tier);
@@ -65,6 +72,13 @@ pub fn redirect(public_url: &str, key: &RenditionKey, tier: Tier, cache_control:
         .finish();
     response.extensions_mut().insert(tier);
     response
+}
+
+fn csp(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Svg => SVG_CSP,
+        _ => CSP,
+    }
 }
 
 fn etag(key: &RenditionKey) -> EntityTag {

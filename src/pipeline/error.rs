@@ -3,6 +3,7 @@
 use thiserror::Error;
 
 use crate::format::{OutputFormat, SourceFormat};
+use crate::svg::SvgError;
 
 /// A failure of the pixel pipeline, in its own terms (no HTTP here).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -25,6 +26,9 @@ pub enum PipelineError {
         /// What the decoder reported.
         reason: String,
     },
+    /// An SVG original that is too large, malformed or refused for safety.
+    #[error(transparent)]
+    Svg(#[from] SvgError),
     /// The original has more pixels than allowed (a decompression bomb guard).
     #[error("the original is {width}x{height} pixels, more than the limit of {limit} pixels")]
     SourceTooLarge {

@@ -3,7 +3,8 @@
 //!
 //! [`probe`] reads what the plan needs from the headers alone (format,
 //! EXIF-oriented size) and enforces the pixel limit before anything is
-//! allocated. [`render`] then runs the steps in order:
+//! allocated; an SVG is parsed and sanitized there (see [`crate::svg`]).
+//! [`render`] then runs the steps in order for raster originals:
 //!
 //! 1. **decode**: JPEGs shrink on load (DCT scaling to 1/2, 1/4 or 1/8 while
 //!    staying at least twice the output size), other formats decode whole;
@@ -11,12 +12,17 @@
 //! 3. **orient** the small result (EXIF orientation, SPEC §3.4);
 //! 4. **flatten**: `bgcolor`, white under JPEG, CMYK out of non-JPEG;
 //! 5. **encode**, keeping the source's ICC profile.
+//!
+//! An SVG original is written back as sanitized SVG with Willow's root
+//! geometry, or **rasterized** at the planned size and then flattened and
+//! encoded like any other.
 
 mod bitmap;
 pub mod codec;
 mod error;
 mod flatten;
 mod orient;
+mod rasterize;
 mod resize;
 mod sniff;
 
@@ -28,6 +34,7 @@ pub use self::error::PipelineError;
 pub use self::sniff::sniff;
 use crate::format::{OutputFormat, SourceFormat};
 use crate::plan::{self, Encoding, Plan, Size};
+use crate::svg::{Document, SvgLimits};
 
 /// Wagtail's `WAGTAILIMAGES_MAX_IMAGE_PIXELS` default, used for both limits.
 pub const DEFAULT_MAX_PIXELS: u64 = 128_000_000;
@@ -39,6 +46,8 @@ pub struct Limits {
     pub max_source_pixels: u64,
     /// Most pixels a rendition may have (upscaling guard).
     pub max_output_pixels: u64,
+    /// Bounds on SVG originals.
+    pub svg: SvgLimits,
 }
 
 impl Default for Limits {
@@ -46,29 +55,45 @@ impl Default for Limits {
         Self {
             max_source_pixels: DEFAULT_MAX_PIXELS,
             max_output_pixels: DEFAULT_MAX_PIXELS,
+            svg: SvgLimits::default(),
         }
     }
 }
 
-/// What the headers of an original say.
+/// What the headers of an original say (for an SVG: the sanitized document).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
     /// Format detected from the bytes.
     pub format: SourceFormat,
-    /// Stored width.
-    pub width: u32,
-    /// Stored height.
-    pub height: u32,
-    /// EXIF orientation.
-    pub orientation: Orientation,
+    source: Probed,
+}
+
+/// What was read, by kind of original.
+#[derive(Debug, Clone, PartialEq)]
+enum Probed {
+    Raster(Header),
+    Svg(Box<Document>),
+}
+
+/// A raster original's headers.
+#[derive(Debug, Clone, PartialEq)]
+struct Header {
+    width: u32,
+    height: u32,
+    orientation: Orientation,
     jpeg: Option<jpeg::Header>,
 }
 
 impl Probe {
     /// The size after EXIF orientation: what Wagtail's transform starts from.
     pub fn oriented_size(&self) -> Size {
-        let (w, h) = orient::oriented_size(self.orientation, self.width, self.height);
-        Size::new(f64::from(w), f64::from(h))
+        match &self.source {
+            Probed::Raster(header) => {
+                let (w, h) = orient::oriented_size(header.orientation, header.width, header.height);
+                Size::new(f64::from(w), f64::from(h))
+            }
+            Probed::Svg(document) => document.size(),
+        }
     }
 }
 
@@ -85,9 +110,9 @@ pub struct Rendition {
     pub height: u32,
 }
 
-/// Whether originals in `format` can be decoded (SVG, HEIC and TIFF cannot yet).
+/// Whether originals in `format` can be decoded (HEIC and TIFF cannot yet).
 pub fn reads(format: SourceFormat) -> bool {
-    !matches!(format, SourceFormat::Heic | SourceFormat::Tiff | SourceFormat::Svg)
+    !matches!(format, SourceFormat::Heic | SourceFormat::Tiff)
 }
 
 /// Reads format, size and orientation from the headers, and refuses
@@ -95,11 +120,17 @@ pub fn reads(format: SourceFormat) -> bool {
 pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     let format = sniff(bytes).ok_or(PipelineError::UnknownFormat)?;
     let undecodable = |e: String| PipelineError::undecodable(format, e);
-    let probe = match format {
+    let header = match format {
+        SourceFormat::Svg => {
+            let document = Document::parse(bytes, &limits.svg)?;
+            return Ok(Probe {
+                format,
+                source: Probed::Svg(Box::new(document)),
+            });
+        }
         SourceFormat::Jpeg => {
             let header = jpeg::read_header(bytes).map_err(undecodable)?;
-            Probe {
-                format,
+            Header {
                 width: header.width,
                 height: header.height,
                 orientation: header.orientation,
@@ -108,8 +139,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
         }
         SourceFormat::Avif => {
             let header = avif::read_header(bytes, limits.max_source_pixels).map_err(undecodable)?;
-            Probe {
-                format,
+            Header {
                 width: header.width,
                 height: header.height,
                 orientation: Orientation::NoTransforms,
@@ -118,32 +148,42 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
         }
         SourceFormat::Png | SourceFormat::Gif | SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Webp => {
             let header = image_crate::read_header(bytes, format).map_err(undecodable)?;
-            Probe {
-                format,
+            Header {
                 width: header.width,
                 height: header.height,
                 orientation: header.orientation,
                 jpeg: None,
             }
         }
-        SourceFormat::Heic | SourceFormat::Tiff | SourceFormat::Svg => {
+        SourceFormat::Heic | SourceFormat::Tiff => {
             return Err(PipelineError::UnsupportedSource(format));
         }
     };
-    let pixels = u64::from(probe.width) * u64::from(probe.height);
+    let pixels = u64::from(header.width) * u64::from(header.height);
     if pixels > limits.max_source_pixels || pixels == 0 {
         return Err(PipelineError::SourceTooLarge {
-            width: probe.width,
-            height: probe.height,
+            width: header.width,
+            height: header.height,
             limit: limits.max_source_pixels,
         });
     }
-    Ok(probe)
+    Ok(Probe {
+        format,
+        source: Probed::Raster(header),
+    })
 }
 
 /// Renders `plan` from the original `bytes` that `probe` describes.
 pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Rendition, PipelineError> {
     let format = plan.format();
+    if let (Probed::Svg(document), Encoding::Svg) = (&probe.source, plan.encoding) {
+        return Ok(Rendition {
+            bytes: document.rendition(plan).into_bytes(),
+            format,
+            width: plan.size.width.ceil() as u32,
+            height: plan.size.height.ceil() as u32,
+        });
+    }
     let (width, height) = plan.pixel_size().ok_or(PipelineError::UnsupportedOutput(format))?;
     if u64::from(width) * u64::from(height) > limits.max_output_pixels {
         return Err(PipelineError::OutputTooLarge {
@@ -155,21 +195,35 @@ pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Resu
     if matches!(format, OutputFormat::Heic | OutputFormat::Svg) {
         return Err(PipelineError::UnsupportedOutput(format));
     }
+    let header = match &probe.source {
+        Probed::Raster(header) => header,
+        Probed::Svg(document) => {
+            let pixels = rasterize::rasterize(&document.rendition(plan), width, height)
+                .map_err(|e| PipelineError::undecodable(SourceFormat::Svg, e))?;
+            let flat = flatten::flatten(pixels, None, plan.background, format);
+            return encode(flat, plan.encoding, None);
+        }
+    };
 
     let crop = plan.crop.to_array().map(|c| c as f64);
-    let region = orient::stored_rect(probe.orientation, crop, f64::from(probe.width), f64::from(probe.height));
-    let (stored_w, stored_h) = orient::oriented_size(probe.orientation, width, height);
+    let region = orient::stored_rect(
+        header.orientation,
+        crop,
+        f64::from(header.width),
+        f64::from(header.height),
+    );
+    let (stored_w, stored_h) = orient::oriented_size(header.orientation, width, height);
     let Decoded {
         bitmap: decoded,
         icc,
         shrink,
-    } = decode(bytes, probe, region, (stored_w, stored_h), limits)?;
+    } = decode(bytes, probe.format, header, region, (stored_w, stored_h), limits)?;
 
     // Decoded pixel i covers stored pixels i*shrink .. (i+1)*shrink.
     let scaled = region.map(|v| v / f64::from(shrink));
     let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
     drop(decoded);
-    let oriented = orient::apply(probe.orientation, resized);
+    let oriented = orient::apply(header.orientation, resized);
     let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
     encode(flat, plan.encoding, icc.as_deref())
 }
@@ -184,15 +238,15 @@ struct Decoded {
 /// Decodes, shrinking JPEGs on load as far as the output allows.
 fn decode(
     bytes: &[u8],
-    probe: &Probe,
+    format: SourceFormat,
+    header: &Header,
     region: [f64; 4],
     output: (u32, u32),
     limits: &Limits,
 ) -> Result<Decoded, PipelineError> {
-    let format = probe.format;
     let undecodable = |e: String| PipelineError::undecodable(format, e);
     let whole = |(bitmap, icc)| Decoded { bitmap, icc, shrink: 1 };
-    match (&probe.jpeg, format) {
+    match (&header.jpeg, format) {
         (Some(header), _) => {
             let shrink = jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output);
             let bitmap = jpeg::decode(bytes, header, shrink).map_err(undecodable)?;

@@ -26,20 +26,23 @@ pub fn sniff(bytes: &[u8]) -> Option<SourceFormat> {
         .or_else(|| is_svg(bytes).then_some(SourceFormat::Svg))
 }
 
-/// Whether `bytes` look like an SVG document: UTF-8 XML whose first element,
-/// after any XML declaration, comments, processing instructions and doctype,
-/// is `svg` (with or without a namespace prefix).
+/// Whether `bytes` look like an SVG document: XML (UTF-8, or UTF-16 by its
+/// byte order mark) whose first element, after any XML declaration,
+/// comments, processing instructions and doctype, is `svg` (with or without
+/// a namespace prefix). A prefix that ends inside that prolog, as a ranged
+/// read of a large file may, counts as SVG; the full parse decides.
 fn is_svg(bytes: &[u8]) -> bool {
     let head = &bytes[..bytes.len().min(64 * 1024)];
-    let text = match std::str::from_utf8(head) {
-        Ok(t) => t,
-        // The cut may split a character; what precedes it is enough.
-        Err(e) => match std::str::from_utf8(&head[..e.valid_up_to()]) {
-            Ok(t) => t,
-            Err(_) => return false,
+    let text = match head {
+        [0xFF, 0xFE, ..] | [b'<', 0, ..] => utf16_prefix(head, u16::from_le_bytes),
+        [0xFE, 0xFF, ..] | [0, b'<', ..] => utf16_prefix(head, u16::from_be_bytes),
+        _ => match std::str::from_utf8(head) {
+            Ok(t) => t.to_owned(),
+            // The cut may split a character; what precedes it is enough.
+            Err(e) => String::from_utf8_lossy(&head[..e.valid_up_to()]).into_owned(),
         },
     };
-    let mut rest = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut rest = text.strip_prefix('\u{feff}').unwrap_or(&text);
     loop {
         rest = rest.trim_start();
         let skip_to = |rest: &str, end: &str| rest.find(end).map(|at| at + end.len());
@@ -54,7 +57,7 @@ fn is_svg(bytes: &[u8]) -> bool {
         };
         match skipped {
             Some(n) => rest = &rest[n..],
-            None => return false,
+            None => return true,
         }
     }
     let Some(tag) = rest.strip_prefix('<') else {
@@ -65,6 +68,12 @@ fn is_svg(bytes: &[u8]) -> bool {
         .unwrap_or(tag.len());
     let name = &tag[..name_end];
     name_end < tag.len() && (name == "svg" || name.rsplit_once(':').is_some_and(|(_, local)| local == "svg"))
+}
+
+/// The UTF-16 text of `bytes`, as far as it decodes.
+fn utf16_prefix(bytes: &[u8], unit: fn([u8; 2]) -> u16) -> String {
+    let units = bytes.chunks_exact(2).map(|pair| unit([pair[0], pair[1]]));
+    char::decode_utf16(units).map_while(Result::ok).collect()
 }
 
 /// The length of a doctype declaration, internal subset (`[...]`) included.
@@ -109,16 +118,26 @@ mod tests {
             "\u{feff}<?xml version=\"1.0\"?>\n<!-- made by hand -->\n<svg width=\"1\">",
             "<!DOCTYPE svg PUBLIC \"-//W3C//DTD SVG 1.1//EN\" \"x\" [<!ENTITY a \"b\">]><svg>",
             "  <svg:svg xmlns:svg=\"http://www.w3.org/2000/svg\">",
+            // A prefix cut inside the prolog.
+            "<?xml version=\"1.0\"?><!-- a very long comment",
         ];
         for text in yes {
             assert_eq!(sniff(text.as_bytes()), Some(SourceFormat::Svg), "{text}");
+        }
+        for big_endian in [false, true] {
+            let units = std::iter::once(0xFEFF).chain("<svg width=\"1\"/>".encode_utf16());
+            let bytes: Vec<u8> = units
+                .flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() })
+                .collect();
+            assert_eq!(sniff(&bytes), Some(SourceFormat::Svg));
+            assert_eq!(sniff(&bytes[2..]), Some(SourceFormat::Svg), "without a byte order mark");
         }
         let no = [
             "<html><svg></svg></html>",
             "<svgfoo>",
             "<?xml version=\"1.0\"?><svg",
             "svg",
-            "<!-- <svg>",
+            "<!-- --><html>",
         ];
         for text in no {
             assert_eq!(sniff(text.as_bytes()), None, "{text}");

@@ -20,7 +20,7 @@ use thiserror::Error;
 pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError, SPEC_FOCAL_PREFIX, split_spec_focal_point};
 pub use self::output::{
     Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Encoding,
-    ico_frames,
+    SvgOutput, ico_frames,
 };
 pub use self::rect::Rect;
 pub use self::rendition_name::rendition_path;
@@ -79,8 +79,11 @@ pub struct Plan {
     pub spec: String,
     /// The region of the source to crop (clamped to the image for raster sources).
     pub crop: CropRect,
-    /// Output size (whole pixels, except for SVG sources).
+    /// Output size (whole pixels, except for SVG output).
     pub size: Size,
+    /// Whether an operation set the size (Wagtail then holds it as
+    /// integers, which shows in an SVG's `width` and `height`).
+    pub sized_by_operation: bool,
     /// Output format and encoder settings.
     pub encoding: Encoding,
     /// Colour to flatten transparency onto, from `bgcolor`.
@@ -152,22 +155,23 @@ pub struct Outline {
 
 /// Outlines the rendition of a `format` source described by `spec`; every
 /// error it reports, [`plan`] reports too.
-pub fn outline(format: SourceFormat, spec: &FilterSpec) -> Result<Outline, PlanError> {
+pub fn outline(format: SourceFormat, spec: &FilterSpec, svg: SvgOutput) -> Result<Outline, PlanError> {
     let kind = if format == SourceFormat::Svg {
         SourceKind::Svg
     } else {
         SourceKind::Raster
     };
     let clean = spec.clean(kind)?;
-    let encoding = output::choose(format, &clean.operations)?;
+    let encoding = output::choose(format, &clean.operations, svg)?;
     Ok(Outline {
         spec: clean.text,
         format: encoding.format(),
     })
 }
 
-/// Plans the rendition of `source` described by `spec`.
-pub fn plan(source: &Source, spec: &FilterSpec) -> Result<Plan, PlanError> {
+/// Plans the rendition of `source` described by `spec`; `svg` says what an
+/// SVG source becomes.
+pub fn plan(source: &Source, spec: &FilterSpec, svg: SvgOutput) -> Result<Plan, PlanError> {
     let is_svg = source.format == SourceFormat::Svg;
     let kind = if is_svg { SourceKind::Svg } else { SourceKind::Raster };
     let clean = spec.clean(kind)?;
@@ -191,23 +195,30 @@ pub fn plan(source: &Source, spec: &FilterSpec) -> Result<Plan, PlanError> {
     } else {
         clamp_crop(&rect, source.size)?
     };
-    if !is_svg && (whole(t.size.width).is_none() || whole(t.size.height).is_none()) {
-        return Err(PlanError::OutputTooLarge {
-            width: t.size.width,
-            height: t.size.height,
-        });
-    }
-
+    let encoding = output::choose(source.format, &clean.operations, svg)?;
     let background = output::background(&clean.operations);
-    if is_svg && background.is_some() {
-        return Err(PlanError::BackgroundOnSvg);
-    }
-    let encoding = output::choose(source.format, &clean.operations)?;
+    let size = if encoding == Encoding::Svg {
+        if background.is_some() {
+            return Err(PlanError::BackgroundOnSvg);
+        }
+        t.size
+    } else {
+        // A rasterized SVG gets the nearest whole size.
+        let pixels = Size::new(t.size.width.round().max(1.0), t.size.height.round().max(1.0));
+        if whole(pixels.width).is_none() || whole(pixels.height).is_none() {
+            return Err(PlanError::OutputTooLarge {
+                width: t.size.width,
+                height: t.size.height,
+            });
+        }
+        pixels
+    };
     let focal_point_key = focal_point::vary_key(&clean.operations, source.focal_point.as_ref());
     Ok(Plan {
         spec: clean.text,
         crop,
-        size: t.size,
+        size,
+        sized_by_operation: t.sized_by_operation(),
         encoding,
         background,
         focal_point_key,
@@ -265,7 +276,7 @@ mod tests {
             format: SourceFormat::Png,
             focal_point: focal,
         };
-        plan(&source, &FilterSpec::parse(spec)?)
+        plan(&source, &FilterSpec::parse(spec)?, SvgOutput::Svg)
     }
 
     #[test]
@@ -318,7 +329,7 @@ mod tests {
             focal_point: None,
         };
         let spec = FilterSpec::parse("fill-50x50|bgcolor-fff").unwrap();
-        assert_eq!(plan(&svg, &spec), Err(PlanError::BackgroundOnSvg));
+        assert_eq!(plan(&svg, &spec, SvgOutput::Svg), Err(PlanError::BackgroundOnSvg));
     }
 
     #[test]
@@ -328,10 +339,31 @@ mod tests {
             format: SourceFormat::Svg,
             focal_point: None,
         };
-        let p = plan(&svg, &FilterSpec::parse("original").unwrap()).unwrap();
+        let p = plan(&svg, &FilterSpec::parse("original").unwrap(), SvgOutput::Svg).unwrap();
         assert_eq!(p.crop.to_array(), [0, 0, 101, 51]);
         assert_eq!(p.size, Size::new(100.5, 50.25));
+        assert!(!p.sized_by_operation);
         assert_eq!(p.pixel_size(), None);
         assert_eq!(p.encoding, Encoding::Svg);
+    }
+
+    #[test]
+    fn rasterized_svgs_get_whole_sizes_and_may_flatten() {
+        let svg = Source {
+            size: Size::new(100.5, 50.25),
+            format: SourceFormat::Svg,
+            focal_point: None,
+        };
+        let spec = FilterSpec::parse("original|format-jpeg|bgcolor-000").unwrap();
+        let p = plan(&svg, &spec, SvgOutput::RasterOnRequest).unwrap();
+        assert_eq!(p.pixel_size(), Some((101, 50)));
+        assert_eq!(p.background, Some(Rgb([0, 0, 0])));
+        assert_eq!(p.format(), OutputFormat::Jpeg);
+        let resized = plan(&svg, &FilterSpec::parse("width-50").unwrap(), SvgOutput::Raster).unwrap();
+        assert!(resized.sized_by_operation);
+        assert_eq!(
+            (resized.pixel_size(), resized.format()),
+            (Some((50, 25)), OutputFormat::Png)
+        );
     }
 }

@@ -64,8 +64,20 @@ impl Encoding {
     }
 }
 
+/// What SVG originals become.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SvgOutput {
+    /// SVG, as in Wagtail: `format-*` is an error.
+    #[default]
+    Svg,
+    /// SVG, or the raster format a `format-*` asks for.
+    RasterOnRequest,
+    /// Always raster: PNG unless a `format-*` asks for another format.
+    Raster,
+}
+
 /// Chooses the encoding for `source` and the spec's filter operations.
-pub fn choose(source: SourceFormat, operations: &[Operation]) -> Result<Encoding, PlanError> {
+pub fn choose(source: SourceFormat, operations: &[Operation], svg: SvgOutput) -> Result<Encoding, PlanError> {
     let mut requested = None;
     let (mut jpeg, mut webp, mut avif) = (None, None, None);
     for op in operations {
@@ -78,10 +90,12 @@ pub fn choose(source: SourceFormat, operations: &[Operation]) -> Result<Encoding
         }
     }
     if source == SourceFormat::Svg {
-        return match requested {
-            Some(r) => Err(PlanError::FormatOnSvg(r.format)),
-            None => Ok(Encoding::Svg),
-        };
+        match (svg, requested) {
+            (SvgOutput::Svg, Some(r)) => return Err(PlanError::FormatOnSvg(r.format)),
+            (SvgOutput::Svg | SvgOutput::RasterOnRequest, None) => return Ok(Encoding::Svg),
+            (SvgOutput::Raster, None) => return Ok(Encoding::Png),
+            (_, Some(_)) => {}
+        }
     }
     let lossless = requested.is_some_and(|r| r.lossless);
     let compression = |quality: Option<u8>, default: u8| {
@@ -188,7 +202,7 @@ mod tests {
             SourceKind::Raster
         };
         let clean = FilterSpec::parse(spec).unwrap().clean(kind).unwrap();
-        choose(source, &clean.operations)
+        choose(source, &clean.operations, SvgOutput::Svg)
     }
 
     #[test]
@@ -220,6 +234,34 @@ mod tests {
             encoding(Svg, "fill-50x50|format-png"),
             Err(PlanError::FormatOnSvg(_))
         ));
+    }
+
+    #[test]
+    fn svg_rasterizes_only_when_configured() {
+        let ops = |spec: &str| {
+            FilterSpec::parse(spec)
+                .unwrap()
+                .clean(SourceKind::Svg)
+                .unwrap()
+                .operations
+        };
+        let svg = SourceFormat::Svg;
+        let on_request = SvgOutput::RasterOnRequest;
+        assert_eq!(choose(svg, &ops("width-10"), on_request), Ok(Encoding::Svg));
+        assert_eq!(
+            choose(svg, &ops("width-10|format-webp|webpquality-50"), on_request),
+            Ok(Encoding::Webp(Compression::Lossy(50)))
+        );
+        assert_eq!(choose(svg, &ops("width-10"), SvgOutput::Raster), Ok(Encoding::Png));
+        assert_eq!(
+            choose(svg, &ops("width-10|format-jpeg"), SvgOutput::Raster),
+            Ok(Encoding::Jpeg { quality: 76 })
+        );
+        // preserve-svg drops format-* for SVG sources, so it stays SVG on request.
+        assert_eq!(
+            choose(svg, &ops("width-10|format-png|preserve-svg"), on_request),
+            Ok(Encoding::Svg)
+        );
     }
 
     #[test]

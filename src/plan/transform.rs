@@ -34,6 +34,7 @@ pub struct ImageTransform {
     scale: (f64, f64),
     offset: (f64, f64),
     fractional: bool,
+    sized: bool,
 }
 
 impl ImageTransform {
@@ -46,6 +47,7 @@ impl ImageTransform {
             scale: (1.0, 1.0),
             offset: (0.0, 0.0),
             fractional,
+            sized: false,
         })
     }
 
@@ -58,6 +60,7 @@ impl ImageTransform {
                 self.scale.0 * size.width / self.size.width,
                 self.scale.1 * size.height / self.size.height,
             ),
+            sized: true,
             ..*self
         })
     }
@@ -72,8 +75,15 @@ impl ImageTransform {
                 self.offset.0 - rect.left / self.scale.0,
                 self.offset.1 - rect.top / self.scale.1,
             ),
+            sized: true,
             ..*self
         })
+    }
+
+    /// Whether an operation cropped or resized: Wagtail then holds the
+    /// size as integers (it matters for how an SVG writes it).
+    pub fn sized_by_operation(&self) -> bool {
+        self.sized
     }
 
     /// The region of the source image the output comes from (`get_rect`).

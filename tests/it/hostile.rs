@@ -1,13 +1,14 @@
 //! Damaged originals: thousands of deterministic mutations of the test
-//! images (bit flips, overwritten runs, truncations, spliced headers) go
-//! through `probe`, `plan` and `render`. Every one must end in a rendition
-//! or a typed error; a panic fails the test.
+//! images, SVG drawings included (bit flips, overwritten runs, truncations,
+//! spliced headers) go through `probe`, `plan` and `render` (SVGs rasterized
+//! where the spec asks for a format). Every one must end in a rendition or a
+//! typed error; a panic fails the test.
 
 use renditiond::pipeline::{self, Limits};
-use renditiond::plan::{self, Source};
+use renditiond::plan::{self, Source, SvgOutput};
 use renditiond::spec::FilterSpec;
 
-use crate::support::raster_images;
+use crate::support::{raster_images, root};
 
 /// A small deterministic generator (xorshift64*).
 struct Rng(u64);
@@ -68,10 +69,14 @@ fn damaged_originals_never_panic() {
     let limits = Limits {
         max_source_pixels: 4_000_000,
         max_output_pixels: 4_000_000,
+        ..Limits::default()
     };
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let (mut rendered, mut refused) = (0, 0);
-    for path in raster_images() {
+    let drawings = std::fs::read_dir(root().join("test-images/svg"))
+        .expect("SVG test images")
+        .map(|e| e.expect("entry").path());
+    for path in raster_images().into_iter().chain(drawings) {
         let original = std::fs::read(&path).expect("test image");
         for round in 0..40 {
             let bytes = mutate(&original, &mut rng);
@@ -84,7 +89,7 @@ fn damaged_originals_never_panic() {
                         format: probe.format,
                         focal_point: None,
                     };
-                    let plan = plan::plan(&source, spec).map_err(|e| e.to_string())?;
+                    let plan = plan::plan(&source, spec, SvgOutput::RasterOnRequest).map_err(|e| e.to_string())?;
                     pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
                 });
             match outcome {

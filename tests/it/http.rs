@@ -28,6 +28,16 @@ fn originals(name: &str) -> PathBuf {
         std::fs::copy(entry.path(), originals.join(entry.file_name())).expect("copy");
     }
     std::fs::copy(root().join("test-images/svg/benign.svg"), originals.join("drawing.svg")).expect("copy");
+    std::fs::copy(
+        root().join("test-images/svg-hostile/dtd-billion-laughs.svg"),
+        originals.join("laughs.svg"),
+    )
+    .expect("copy");
+    std::fs::copy(
+        root().join("test-images/svg-hostile/onload-root.svg"),
+        originals.join("onload.svg"),
+    )
+    .expect("copy");
     write_large_jpeg(&originals.join("large.jpg"));
     std::fs::write(dir.join("secret.png"), b"outside the originals").expect("secret");
     originals
@@ -99,6 +109,65 @@ fn serves_a_rendition_with_its_headers() {
 }
 
 #[test]
+fn svg_renditions_are_sanitized_and_locked_down() {
+    let (server, _) = local("svg", &[]);
+    let reply = server.get(&path("fill-100x100", "drawing.svg"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), "image/svg+xml");
+    assert_eq!(
+        reply.header("content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+    );
+    assert_eq!(reply.header("x-content-type-options"), "nosniff");
+    let text = reply.text();
+    assert!(
+        text.starts_with(r#"<svg xmlns="http://www.w3.org/2000/svg""#)
+            && text.contains(r#"width="100" height="100" viewBox="75.0 0.0 150.0 150.0""#),
+        "{text}"
+    );
+    let onload = server.get(&path("original", "onload.svg"));
+    assert_eq!(onload.status, 200, "{}", onload.text());
+    assert!(
+        !onload.text().to_ascii_lowercase().contains("onload"),
+        "{}",
+        onload.text()
+    );
+
+    // Rasterizing on request, always, and the SVG size limit.
+    let (raster, _) = local("svg-raster", &[("RENDITIOND_SVG_RASTERIZE", "true")]);
+    let png = raster.get(&path("width-100|format-png", "drawing.svg"));
+    assert_eq!(
+        (png.status, png.header("content-type")),
+        (200, "image/png"),
+        "{}",
+        png.text()
+    );
+    assert_eq!(png.header("content-security-policy"), "default-src 'none'");
+    let image = image::load_from_memory(&png.body).expect("a PNG");
+    assert_eq!((image.width(), image.height()), (100, 50));
+    assert_eq!(
+        raster.get(&path("width-100", "drawing.svg")).header("content-type"),
+        "image/svg+xml"
+    );
+    let (always, _) = local("svg-always", &[("RENDITIOND_SVG_ALWAYS_RASTERIZE", "true")]);
+    let png = always.get(&path("width-100", "drawing.svg"));
+    assert_eq!(
+        (png.status, png.header("content-type")),
+        (200, "image/png"),
+        "{}",
+        png.text()
+    );
+    let (small, _) = local("svg-small", &[("RENDITIOND_SVG_MAX_BYTES", "100")]);
+    let too_large = small.get(&path("width-100", "drawing.svg"));
+    assert_eq!(too_large.status, 413, "{}", too_large.text());
+    assert!(
+        too_large.text().contains("larger than the limit"),
+        "{}",
+        too_large.text()
+    );
+}
+
+#[test]
 fn answers_304_and_head() {
     let (server, _) = local("conditional", &[]);
     let p = path("width-200", "alpha.png");
@@ -159,7 +228,17 @@ fn every_error_status() {
         (path("width-100", "large.jpg"), 413, "more than the limit"),
         (path("width-100", "bomb-60000x60000.png"), 413, "pixels"),
         (path("width-100", "unsupported.tif"), 415, "not supported"),
-        (path("width-100", "drawing.svg"), 415, "not supported"),
+        (
+            path("width-100|format-png", "drawing.svg"),
+            400,
+            "Invalid filter spec: width-100|format-png",
+        ),
+        (
+            path("width-100|bgcolor-fff", "drawing.svg"),
+            400,
+            "Invalid filter spec: width-100|bgcolor-fff",
+        ),
+        (path("width-100", "laughs.svg"), 422, "refused SVG"),
         (path("width-100", "not-an-image.txt"), 415, "not an image"),
         (path("width-100", "empty.png"), 415, "not an image"),
         (path("width-100", "truncated.jpg"), 422, "cannot be decoded"),

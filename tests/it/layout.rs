@@ -1,4 +1,4 @@
-//! The one-way flow holds: the pure layers (grammar, geometry, pixels,
+//! The one-way flow holds: the pure layers (grammar, geometry, pixels, SVG,
 //! identities, signatures, key confinement) import no HTTP, async runtime or
 //! storage crate, so they stay testable without I/O.
 
@@ -26,6 +26,7 @@ fn pure_layers_import_no_service_crates() {
         "src/spec",
         "src/plan",
         "src/pipeline",
+        "src/svg",
         "src/format.rs",
         "src/cache/key.rs",
         "src/store/key.rs",

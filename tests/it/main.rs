@@ -1,5 +1,7 @@
 //! The integration tests, compiled as one binary.
 
+/// The hostile SVG corpus in headless Chromium (needs Chromium).
+mod browser;
 /// The command line: stable forms, statuses, bad input.
 mod cli;
 /// The Dockerfile lints clean (needs the test venv).
@@ -18,6 +20,8 @@ mod render_matrix;
 mod server;
 /// Shared helpers.
 mod support;
+/// SVG originals: the hostile and benign corpora through the library.
+mod svg;
 /// Wagtail's vectors against the library.
 mod vectors;
 /// renditiond against a real Wagtail install (needs the test venv).

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use renditiond::format::SourceFormat;
-use renditiond::plan::{self, Coordinate, FocalPoint, Size, Source};
+use renditiond::pipeline::{self, Limits};
+use renditiond::plan::{self, Coordinate, FocalPoint, Size, Source, SvgOutput};
 use renditiond::spec::{FilterSpec, Operation, SourceKind};
 use serde_json::{Value, json};
 
@@ -39,8 +40,8 @@ const KNOWN_FIELDS: [&str; 23] = [
     // intermediate values Wagtail computed; `expected_crop` is what it applies
     "unclamped_crop",
     "fill_op_crop",
-    // the SVG document rewrite (root width/height/viewBox) belongs to the SVG
-    // renderer; its crop and size are checked here like any other
+    // the SVG root's width/height/viewBox after Willow's crop and resize,
+    // checked on a document built as the generator built it
     "expected_svg_attrs",
 ];
 
@@ -103,7 +104,7 @@ fn check(v: &Value) -> Vec<String> {
     let planned = spec
         .as_ref()
         .map_err(|e| e.to_string())
-        .and_then(|s| plan::plan(&source, s).map_err(|e| e.to_string()));
+        .and_then(|s| plan::plan(&source, s, SvgOutput::Svg).map_err(|e| e.to_string()));
 
     let expects_error = v["expected_error"].as_bool().unwrap_or(false);
     if expects_error {
@@ -148,7 +149,44 @@ fn check(v: &Value) -> Vec<String> {
             problems.push(format!("{field}: got {got}, Wagtail {expected}"));
         }
     }
+    if let Some(expected) = v.get("expected_svg_attrs") {
+        match svg_root_attributes(v, spec_text) {
+            Ok(got) if &got == expected => {}
+            Ok(got) => problems.push(format!("expected_svg_attrs: got {got}, Wagtail {expected}")),
+            Err(e) => problems.push(format!("expected_svg_attrs: {e}")),
+        }
+    }
     problems
+}
+
+/// Renders the vector's SVG (written as the generator wrote it) and reads
+/// the root's `width`, `height` and `viewBox` back.
+fn svg_root_attributes(v: &Value, spec: &str) -> Result<Value, String> {
+    let size = numbers(&v["input_size"]);
+    let view_box = v["svg_view_box"]
+        .as_str()
+        .map_or_else(|| format!("0 0 {} {}", size[0], size[1]), str::to_owned);
+    let text = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="{view_box}"><rect x="0" y="0" width="10" height="10"/></svg>"#,
+        size[0], size[1]
+    );
+    let limits = Limits::default();
+    let probe = pipeline::probe(text.as_bytes(), &limits).map_err(|e| e.to_string())?;
+    let source = Source {
+        size: probe.oriented_size(),
+        format: probe.format,
+        focal_point: focal_point(v),
+    };
+    let spec = FilterSpec::parse(spec).map_err(|e| e.to_string())?;
+    let plan = plan::plan(&source, &spec, SvgOutput::Svg).map_err(|e| e.to_string())?;
+    let rendition = pipeline::render(text.as_bytes(), &probe, &plan, &limits).map_err(|e| e.to_string())?;
+    let output = String::from_utf8(rendition.bytes).map_err(|e| e.to_string())?;
+    let root = &output[..output.find('>').unwrap_or(output.len())];
+    let attribute = |name: &str| {
+        let start = root.find(&format!(" {name}=\"")).map(|at| at + name.len() + 3)?;
+        root[start..].split('"').next().map(str::to_owned)
+    };
+    Ok(json!({"width": attribute("width"), "height": attribute("height"), "viewBox": attribute("viewBox")}))
 }
 
 /// JSON equality with numbers compared as numbers (`100` equals `100.0`).

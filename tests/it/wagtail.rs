@@ -39,3 +39,9 @@ fn renditions_match_wagtails_own() {
     };
     python_script("compare_renders.py", &args);
 }
+
+#[test]
+#[ignore = "needs Wagtail: run scripts/test"]
+fn svg_renditions_match_wagtails_own() {
+    python_script("compare_svg.py", &[]);
+}

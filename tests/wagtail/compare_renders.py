@@ -22,7 +22,6 @@ import argparse
 import io
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections import defaultdict
@@ -50,27 +49,6 @@ def focal_for(path):
     """A focal point in the upper left third, in Wagtail's database form."""
     w, h = ImageOps.exif_transpose(Image.open(path)).size
     return (w * 3 // 10, h * 4 // 10, max(1, w // 10), max(1, h // 10))
-
-
-def wagtail_render(path, spec, focal):
-    from django.core.files import File
-
-    img = wagtail_env.image((1, 1), focal, path.name)
-    flt = wagtail_env.clean_filter(img, spec)
-    with open(path, "rb") as f:
-        out = flt.run(img, io.BytesIO(), source=File(f, name=path.name))
-    return out.f.getvalue(), out.format_name
-
-
-def renditiond_render(binary, path, spec, focal, workdir):
-    target = Path(workdir) / "out"
-    cmd = [binary, "render", str(path), spec, "-o", str(target)]
-    if focal is not None:
-        cmd += ["--focal-point", ",".join(map(str, focal))]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        return None, proc.stderr.strip()
-    return target.read_bytes(), None
 
 
 def visible(img):
@@ -111,11 +89,11 @@ def main():
                     cases += 1
                     label = f"{path.name} {spec!r}" + (f" focal={focal}" if focal else "")
                     try:
-                        expected, expected_format = wagtail_render(path, spec, focal)
+                        expected, expected_format = wagtail_env.wagtail_render(path, spec, focal)
                         wagtail_error = None
                     except Exception as e:  # noqa: BLE001 - Wagtail's failures are data here
                         expected, wagtail_error = None, f"{type(e).__name__}: {e}"
-                    ours, our_error = renditiond_render(args.binary, path, spec, focal, workdir)
+                    ours, our_error = wagtail_env.renditiond_render(args.binary, path, spec, focal, Path(workdir) / "out")
                     if ours is None:
                         if wagtail_error is None:
                             failures.append(f"{label}: renditiond refused ({our_error}), Wagtail rendered")

@@ -1,9 +1,12 @@
-"""Wagtail configured in-process, without a project or database.
+"""Wagtail configured in-process, without a project or database, and both
+sides of a rendition comparison: Wagtail's `Filter.run` and `renditiond render`.
 
 Only unsaved `Image` objects are used, so no query is ever made; the
 settings are Wagtail's defaults with the `SECRET_KEY` of Wagtail's own tests.
 """
 
+import io
+import subprocess
 import tempfile
 
 import django
@@ -56,3 +59,25 @@ def clean_filter(img, spec):
     from wagtail.images.models import Filter
 
     return img.clean_filter_for_svg(Filter(spec=spec))
+
+
+def wagtail_render(path, spec, focal):
+    """Wagtail's rendition of the file at `path`: (bytes, format name)."""
+    from django.core.files import File
+
+    img = image((1, 1), focal, path.name)
+    flt = clean_filter(img, spec)
+    with open(path, "rb") as f:
+        out = flt.run(img, io.BytesIO(), source=File(f, name=path.name))
+    return out.f.getvalue(), out.format_name
+
+
+def renditiond_render(binary, path, spec, focal, target):
+    """renditiond's rendition, written to `target`: (bytes, None) or (None, error)."""
+    cmd = [binary, "render", str(path), spec, "-o", str(target)]
+    if focal is not None:
+        cmd += ["--focal-point", ",".join(map(str, focal))]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return None, proc.stderr.strip()
+    return target.read_bytes(), None

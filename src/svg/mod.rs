@@ -1,0 +1,141 @@
+//! SVG originals: read safely, sanitized always, cropped and resized the way
+//! Wagtail (Willow) does it, by rewriting the root's `width`, `height` and
+//! `viewBox` (SPEC §2.6). No I/O and no pixels here; rasterizing is the
+//! pipeline's job.
+//!
+//! [`Document::parse`] runs the steps in order:
+//!
+//! 1. **decode** the bytes (UTF-8, UTF-16, Latin-1; nothing guessed);
+//! 2. **parse** into a namespace-resolved tree within the byte, element and
+//!    depth limits, with plain-text DTD entities only;
+//! 3. **sanitize** against an allowlist, rebuilding the tree from known SVG
+//!    that cannot run script or load anything;
+//! 4. read the **intrinsic geometry** as Willow does.
+//!
+//! [`Document::rendition`] then writes the sanitized tree with the root
+//! attributes of a [`Plan`].
+
+mod allowlist;
+mod css;
+mod decode;
+mod dtd;
+mod geometry;
+mod sanitize;
+mod tree;
+mod write;
+
+use thiserror::Error;
+
+use self::geometry::Intrinsic;
+pub use self::geometry::python_float;
+use self::tree::Element;
+use crate::plan::{Plan, Size};
+
+/// Bounds on the SVG originals renditiond reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SvgLimits {
+    /// Most bytes in the file, and most text its entities may add.
+    pub max_bytes: usize,
+    /// Most elements, counting every `use` as what it expands to.
+    pub max_elements: usize,
+    /// Deepest element nesting.
+    pub max_depth: usize,
+}
+
+impl Default for SvgLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            max_elements: 100_000,
+            max_depth: 256,
+        }
+    }
+}
+
+/// Why an SVG original cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SvgError {
+    /// More bytes than allowed (in the file or from entity expansion).
+    #[error("the SVG is larger than the limit of {limit} bytes")]
+    TooManyBytes {
+        /// The limit.
+        limit: usize,
+    },
+    /// More elements than allowed.
+    #[error("the SVG has more than the limit of {limit} elements")]
+    TooManyElements {
+        /// The limit.
+        limit: usize,
+    },
+    /// Nested deeper than allowed.
+    #[error("the SVG nests elements deeper than the limit of {limit}")]
+    TooDeep {
+        /// The limit.
+        limit: usize,
+    },
+    /// Not in an encoding renditiond reads.
+    #[error("unreadable SVG: {0}")]
+    Encoding(String),
+    /// Not well-formed XML, or not an SVG document.
+    #[error("invalid SVG: {0}")]
+    Malformed(String),
+    /// Uses a construct refused for safety (external or nested entities).
+    #[error("refused SVG: {0}")]
+    Forbidden(String),
+    /// The root's size attributes cannot be read.
+    #[error("invalid SVG size: {0}")]
+    Geometry(String),
+}
+
+impl SvgError {
+    /// Whether the SVG was refused for its size rather than its content.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::TooManyBytes { .. } | Self::TooManyElements { .. })
+    }
+}
+
+/// A sanitized SVG document and its intrinsic geometry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    root: Element,
+    intrinsic: Intrinsic,
+}
+
+impl Document {
+    /// Decodes, parses and sanitizes an SVG file.
+    pub fn parse(bytes: &[u8], limits: &SvgLimits) -> Result<Self, SvgError> {
+        if bytes.len() > limits.max_bytes {
+            return Err(SvgError::TooManyBytes {
+                limit: limits.max_bytes,
+            });
+        }
+        let text = decode::decode(bytes)?;
+        let root = sanitize::sanitize(tree::parse(&text, limits)?, limits)?;
+        let intrinsic = geometry::intrinsic(&root)?;
+        Ok(Self { root, intrinsic })
+    }
+
+    /// The size Wagtail's transform starts from (fractional where the
+    /// document says so).
+    pub fn size(&self) -> Size {
+        self.intrinsic.size
+    }
+
+    /// The sanitized document as it is, without any geometry rewrite.
+    pub fn to_text(&self) -> String {
+        write::write(&self.root)
+    }
+
+    /// The rendition `plan` describes: the sanitized document with the
+    /// root's `width`, `height` and `viewBox` set as Willow sets them.
+    pub fn rendition(&self, plan: &Plan) -> String {
+        let mut root = self.root.clone();
+        for (name, value) in
+            geometry::rendition_attributes(&self.intrinsic, plan.crop, plan.size, plan.sized_by_operation)
+        {
+            root.set_attribute(name, value);
+        }
+        write::write(&root)
+    }
+}

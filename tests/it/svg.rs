@@ -1,0 +1,314 @@
+//! SVG originals through the library: the hostile corpus comes out with
+//! every forbidden construct gone (checked by an independent parser) and
+//! still renders; the benign corpus renders the same before and after
+//! sanitizing; rasterized renditions have the planned size.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use renditiond::pipeline::{self, Limits, PipelineError};
+use renditiond::plan::{self, Source, SvgOutput};
+use renditiond::spec::FilterSpec;
+use resvg::tiny_skia::{Pixmap, Transform};
+use resvg::usvg::{self, roxmltree};
+use serde_json::Value;
+
+use crate::support::root;
+
+/// What the corpus manifest says of one hostile file.
+pub struct Expected {
+    /// Served sanitized (`true`) or refused with a 4xx.
+    pub sanitized: bool,
+    /// Whether its payload fires in Chromium when served raw.
+    pub fires: bool,
+}
+
+/// The hostile corpus: file name → expectation, from `expected.json`.
+pub fn hostile_corpus() -> BTreeMap<String, Expected> {
+    let dir = hostile_dir();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).expect("manifest")).expect("json");
+    let mut corpus = BTreeMap::new();
+    for (name, entry) in manifest.as_object().expect("object") {
+        let outcome = entry["outcome"].as_str().expect("outcome");
+        assert!(matches!(outcome, "sanitized" | "rejected"), "{name}: {outcome}");
+        assert!(dir.join(name).is_file(), "{name} is listed but missing");
+        corpus.insert(
+            name.clone(),
+            Expected {
+                sanitized: outcome == "sanitized",
+                fires: entry["fires"].as_bool().expect("fires"),
+            },
+        );
+    }
+    let files = std::fs::read_dir(&dir).expect("corpus").count() - 1;
+    assert_eq!(files, corpus.len(), "every file of the corpus is in expected.json");
+    corpus
+}
+
+/// `test-images/svg-hostile`.
+pub fn hostile_dir() -> PathBuf {
+    root().join("test-images/svg-hostile")
+}
+
+/// Renders `spec` of an original with the library, as the service would.
+fn render(bytes: &[u8], spec: &str, svg: SvgOutput) -> Result<pipeline::Rendition, String> {
+    let limits = Limits::default();
+    let probe = pipeline::probe(bytes, &limits).map_err(|e| e.to_string())?;
+    let source = Source {
+        size: probe.oriented_size(),
+        format: probe.format,
+        focal_point: None,
+    };
+    let spec = FilterSpec::parse(spec).map_err(|e| e.to_string())?;
+    let plan = plan::plan(&source, &spec, svg).map_err(|e| e.to_string())?;
+    pipeline::render(bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
+}
+
+/// Everything forbidden that `text` (a served SVG) still holds, as read by
+/// roxmltree, a parser independent of the sanitizer's.
+pub fn forbidden_constructs(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for marker in ["<!DOCTYPE", "<!ENTITY", "<?", "<!--", "<![CDATA["] {
+        if text.contains(marker) {
+            found.push(format!("markup {marker}"));
+        }
+    }
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..roxmltree::ParsingOptions::default()
+    };
+    let document = match roxmltree::Document::parse_with_options(text, options) {
+        Ok(d) => d,
+        Err(e) => return vec![format!("does not parse: {e}")],
+    };
+    const SVG: &str = "http://www.w3.org/2000/svg";
+    for node in document.descendants().filter(|n| n.is_element()) {
+        let tag = node.tag_name();
+        let name = tag.name();
+        if tag.namespace() != Some(SVG) {
+            found.push(format!("element {name} in namespace {:?}", tag.namespace()));
+        }
+        if [
+            "script",
+            "foreignObject",
+            "iframe",
+            "embed",
+            "object",
+            "handler",
+            "listener",
+            "form",
+        ]
+        .contains(&name)
+        {
+            found.push(format!("element {name}"));
+        }
+        if name == "style" && !safe_css(&node.text().unwrap_or_default().to_ascii_lowercase()) {
+            found.push(format!("style element {:?}", node.text()));
+        }
+        let animation = ["animate", "set", "animateTransform", "animateMotion"].contains(&name);
+        for attribute in node.attributes() {
+            let local = attribute.name().to_ascii_lowercase();
+            let value = attribute.value();
+            let compact: String = value
+                .chars()
+                .filter(|c| !c.is_whitespace() && !c.is_control())
+                .flat_map(char::to_lowercase)
+                .collect();
+            if local.starts_with("on") {
+                found.push(format!("event attribute {local} on {name}"));
+            }
+            if local == "href" && !(value.starts_with('#') || raster_data(&compact)) {
+                found.push(format!("href {value:?} on {name}"));
+            }
+            if animation && local == "attributename" {
+                let target = compact.rsplit(':').next().unwrap_or_default();
+                if target == "href" || target.starts_with("on") || target == "style" {
+                    found.push(format!("{name} animates {value}"));
+                }
+            }
+            if local != "href" && (!safe_css(&compact) || compact.contains("/cb/")) {
+                found.push(format!("attribute {local}={value:?} on {name}"));
+            }
+        }
+    }
+    found
+}
+
+fn raster_data(compact: &str) -> bool {
+    ["png", "jpeg", "gif", "webp"]
+        .iter()
+        .any(|f| compact.starts_with(&format!("data:image/{f};base64,")))
+}
+
+/// Lower-cased CSS or attribute text without loading or script constructs.
+fn safe_css(text: &str) -> bool {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let bad = [
+        "@import",
+        "expression(",
+        "-moz-binding",
+        "behavior",
+        "javascript:",
+        "\\",
+        "/cb/",
+    ];
+    if bad.iter().any(|b| compact.contains(b)) {
+        return false;
+    }
+    compact
+        .match_indices("url(")
+        .all(|(at, _)| compact[at + 4..].trim_start_matches(['"', '\'']).starts_with('#'))
+}
+
+/// Renders an SVG text with resvg (no resources, system fonts) at `size`.
+fn raster(text: &str, size: Option<(u32, u32)>) -> Result<Pixmap, String> {
+    let mut options = usvg::Options::default();
+    options.fontdb_mut().load_system_fonts();
+    let tree = usvg::Tree::from_str(text, &options).map_err(|e| e.to_string())?;
+    let natural = tree.size().to_int_size();
+    let (w, h) = size.unwrap_or((natural.width(), natural.height()));
+    let mut pixmap = Pixmap::new(w, h).ok_or("empty size")?;
+    let scale = Transform::from_scale(w as f32 / tree.size().width(), h as f32 / tree.size().height());
+    resvg::render(&tree, scale, &mut pixmap.as_mut());
+    Ok(pixmap)
+}
+
+/// Peak signal-to-noise ratio of two same-sized RGBA rasters (infinite when equal).
+fn psnr(a: &Pixmap, b: &Pixmap) -> f64 {
+    let squared: f64 = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .map(|(&x, &y)| (f64::from(x) - f64::from(y)).powi(2))
+        .sum();
+    let mse = squared / a.data().len() as f64;
+    if mse == 0.0 {
+        f64::INFINITY
+    } else {
+        10.0 * (255.0 * 255.0 / mse).log10()
+    }
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn hostile_svgs_are_sanitized_or_refused() {
+    let corpus = hostile_corpus();
+    assert!(corpus.len() >= 40, "the corpus has {} files", corpus.len());
+    let mut problems = Vec::new();
+    for (name, expected) in &corpus {
+        let bytes = read(&hostile_dir().join(name));
+        match (render(&bytes, "original", SvgOutput::Svg), expected.sanitized) {
+            (Ok(rendition), true) => {
+                let text = String::from_utf8(rendition.bytes).expect("UTF-8 output");
+                for construct in forbidden_constructs(&text) {
+                    problems.push(format!("{name}: {construct}"));
+                }
+                if text.contains("PWNED") || text.contains("root:") {
+                    problems.push(format!("{name}: payload text survived"));
+                }
+                if let Err(e) = raster(&text, None) {
+                    problems.push(format!("{name}: resvg cannot render the output: {e}"));
+                }
+            }
+            (Ok(_), false) => problems.push(format!("{name}: served, expected a refusal")),
+            (Err(e), true) => problems.push(format!("{name}: refused ({e}), expected to be served")),
+            (Err(_), false) => {}
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_checker_sees_what_the_sanitizer_removes() {
+    // The same check on the unsanitized corpus must find something in
+    // nearly every file, or it proves nothing.
+    let corpus = hostile_corpus();
+    let flagged = corpus
+        .keys()
+        .filter(|name| {
+            let text = String::from_utf8_lossy(&read(&hostile_dir().join(name))).into_owned();
+            !forbidden_constructs(&text).is_empty() || text.contains("/cb/")
+        })
+        .count();
+    assert!(
+        flagged * 10 >= corpus.len() * 9,
+        "only {flagged} of {} flagged",
+        corpus.len()
+    );
+}
+
+#[test]
+fn refusals_say_why() {
+    let cases = [
+        ("dtd-billion-laughs.svg", "refused SVG"),
+        ("dtd-external-entity-file.svg", "external entities"),
+        ("utf7-script.svg", "encoding is not supported"),
+        ("nesting-5000-deep.svg", "deeper than the limit"),
+        ("use-expansion-bomb.svg", "elements"),
+    ];
+    for (name, reason) in cases {
+        let bytes = read(&hostile_dir().join(name));
+        let error = pipeline::probe(&bytes, &Limits::default()).expect_err(name);
+        assert!(matches!(error, PipelineError::Svg(_)), "{name}: {error}");
+        assert!(error.to_string().contains(reason), "{name}: {error}");
+    }
+}
+
+#[test]
+fn benign_svgs_render_the_same_after_sanitizing() {
+    let dir = root().join("test-images/svg");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .expect("benign corpus")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 8, "{} benign files", names.len());
+    let limits = Limits::default();
+    let mut problems = Vec::new();
+    for path in names {
+        let original = String::from_utf8(read(&path)).expect("benign files are UTF-8");
+        let document = renditiond::svg::Document::parse(original.as_bytes(), &limits.svg).expect("benign parses");
+        let sanitized = document.to_text();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let before = raster(&original, None).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let after = raster(&sanitized, Some((before.width(), before.height()))).expect("sanitized renders");
+        let painted = before.data().chunks(4).filter(|p| p[3] != 0).count();
+        assert!(painted > 0, "{name} draws nothing; the comparison would prove nothing");
+        let db = psnr(&before, &after);
+        if db < 45.0 {
+            problems.push(format!("{name}: PSNR {db:.1} dB"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rasterized_svgs_have_the_planned_size_and_format() {
+    let bytes = read(&root().join("test-images/svg/benign.svg"));
+    for (spec, format, size) in [
+        ("fill-100x100|format-png", "png", (100, 100)),
+        ("width-150|format-webp", "webp", (150, 75)),
+        ("max-60x60|format-jpeg|bgcolor-000", "jpeg", (60, 30)),
+        ("scale-50|format-avif", "avif", (150, 75)),
+    ] {
+        let rendition = render(&bytes, spec, SvgOutput::RasterOnRequest).expect(spec);
+        assert_eq!(rendition.format.name(), format, "{spec}");
+        assert_eq!((rendition.width, rendition.height), size, "{spec}");
+        let decoded = image::load_from_memory(&rendition.bytes);
+        if format != "avif" {
+            let decoded = decoded.expect(spec);
+            assert_eq!((decoded.width(), decoded.height()), size, "{spec}");
+        }
+    }
+    let always = render(&bytes, "width-30", SvgOutput::Raster).expect("always");
+    assert_eq!((always.format.name(), always.width, always.height), ("png", 30, 15));
+    let refused = render(&bytes, "width-30|format-png", SvgOutput::Svg).expect_err("Wagtail's 400");
+    assert!(refused.contains("format-png is not supported for SVG"), "{refused}");
+    let svg = render(&bytes, "width-30", SvgOutput::RasterOnRequest).expect("stays SVG");
+    assert_eq!(svg.format.name(), "svg");
+}
