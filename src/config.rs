@@ -13,6 +13,7 @@ use crate::pipeline::DEFAULT_MAX_PIXELS;
 use crate::plan::SvgOutput;
 use crate::store::{Location, LocationError};
 use crate::svg::SvgLimits;
+use crate::wagtail::{DEFAULT_TABLE, is_plain_identifier};
 
 /// The raw settings of `renditiond serve`, as given.
 #[derive(Debug, Clone, clap::Args)]
@@ -83,6 +84,19 @@ pub struct ServeArgs {
     /// The deepest element nesting of an SVG (deeper: 422).
     #[arg(long, env = "RENDITIOND_SVG_MAX_DEPTH", default_value_t = SvgLimits::default().max_depth.to_string())]
     pub svg_max_depth: String,
+    /// Wagtail's SECRET_KEY (comma-separated for rotation: the first signs,
+    /// all verify); with the database URL it turns on the /images/ route.
+    #[arg(long, env = "RENDITIOND_WAGTAIL_SECRET_KEY", hide_env_values = true)]
+    pub wagtail_secret_key: Option<String>,
+    /// Wagtail's database, read-only: postgres://…, mysql://… or sqlite://…
+    #[arg(long, env = "RENDITIOND_WAGTAIL_DATABASE_URL", hide_env_values = true)]
+    pub wagtail_database_url: Option<String>,
+    /// The table of Wagtail's image model.
+    #[arg(long, env = "RENDITIOND_WAGTAIL_IMAGE_TABLE", default_value = DEFAULT_TABLE)]
+    pub wagtail_image_table: String,
+    /// Bearer token of POST /v1/plan; unset: the endpoint is off.
+    #[arg(long, env = "RENDITIOND_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
     /// Seconds between SIGTERM (readiness turns false) and closing the listener.
     #[arg(long, env = "RENDITIOND_SHUTDOWN_DELAY", default_value = "0")]
     pub shutdown_delay: String,
@@ -98,6 +112,29 @@ pub enum Action {
     Serve,
     /// A 302 to the rendition in the shared store, behind the CDN.
     Redirect,
+}
+
+/// The Wagtail site renditiond stands in for on `/images/`.
+#[derive(Clone)]
+pub struct WagtailConfig {
+    /// Its `SECRET_KEY`s, the first signing.
+    pub secret_keys: Vec<Vec<u8>>,
+    /// Its database URL.
+    pub database_url: String,
+    /// Its image table.
+    pub image_table: String,
+}
+
+impl std::fmt::Debug for WagtailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.database_url.split(':').next().unwrap_or_default();
+        write!(
+            f,
+            "WagtailConfig({} keys, {scheme}, {})",
+            self.secret_keys.len(),
+            self.image_table
+        )
+    }
 }
 
 /// How logs are written.
@@ -148,6 +185,10 @@ pub struct Config {
     pub svg_output: SvgOutput,
     /// Bounds on SVG originals.
     pub svg_limits: SvgLimits,
+    /// The Wagtail site, when the /images/ route is on.
+    pub wagtail: Option<WagtailConfig>,
+    /// Bearer token of POST /v1/plan, when it is on.
+    pub api_token: Option<String>,
     /// Unready time before the listener closes.
     pub shutdown_delay: Duration,
     /// Drain time for in-flight requests.
@@ -181,6 +222,62 @@ where
             var,
             format!("expected a whole number of at least {min}, got {text:?}"),
         )),
+    }
+}
+
+/// The Wagtail settings: both the secret key and the database, or neither.
+fn wagtail(args: &ServeArgs) -> Result<Option<WagtailConfig>, ConfigError> {
+    let present = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+    let (keys, url) = match (present(&args.wagtail_secret_key), present(&args.wagtail_database_url)) {
+        (None, None) => return Ok(None),
+        (Some(_), None) => {
+            return Err(err(
+                "RENDITIOND_WAGTAIL_DATABASE_URL",
+                "the /images/ route needs Wagtail's database",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "RENDITIOND_WAGTAIL_SECRET_KEY",
+                "the /images/ route needs Wagtail's SECRET_KEY",
+            ));
+        }
+        (Some(keys), Some(url)) => (keys, url),
+    };
+    let scheme = url.split(':').next().unwrap_or_default();
+    if !matches!(scheme, "postgres" | "postgresql" | "mysql" | "mariadb" | "sqlite") {
+        return Err(err(
+            "RENDITIOND_WAGTAIL_DATABASE_URL",
+            format!("expected postgres://, mysql:// or sqlite:, got {scheme:?}"),
+        ));
+    }
+    let table = args.wagtail_image_table.trim();
+    if !is_plain_identifier(table) {
+        return Err(err(
+            "RENDITIOND_WAGTAIL_IMAGE_TABLE",
+            format!("expected a plain table name, got {table:?}"),
+        ));
+    }
+    Ok(Some(WagtailConfig {
+        // Django keys are used exactly as written (no trimming inside).
+        secret_keys: keys
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(|k| k.as_bytes().to_vec())
+            .collect(),
+        database_url: read_only(&url),
+        image_table: table.to_owned(),
+    }))
+}
+
+/// SQLite databases are opened read-only; other servers rely on the
+/// database user's rights.
+fn read_only(url: &str) -> String {
+    if url.starts_with("sqlite:") && !url.contains("mode=") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}mode=ro")
+    } else {
+        url.to_owned()
     }
 }
 
@@ -289,6 +386,14 @@ impl Config {
             max_elements: number("RENDITIOND_SVG_MAX_ELEMENTS", &args.svg_max_elements, 1)?,
             max_depth: number("RENDITIOND_SVG_MAX_DEPTH", &args.svg_max_depth, 1)?,
         };
+        let wagtail = wagtail(args)?;
+        let api_token = match args.api_token.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(token) if token.len() < 16 => {
+                return Err(err("RENDITIOND_API_TOKEN", "must be at least 16 characters"));
+            }
+            Some(token) => Some(token.to_owned()),
+        };
         let workers = match args.workers.as_deref() {
             Some(text) => number("RENDITIOND_WORKERS", text, 1)?,
             None => cores.max(1),
@@ -313,6 +418,8 @@ impl Config {
             max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, 1)?,
             svg_output,
             svg_limits,
+            wagtail,
+            api_token,
             shutdown_delay: seconds("RENDITIOND_SHUTDOWN_DELAY", &args.shutdown_delay)?,
             shutdown_timeout: seconds("RENDITIOND_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
         })
@@ -350,6 +457,19 @@ mod tests {
         assert_eq!(raster.svg_output, SvgOutput::RasterOnRequest);
         let always = config(&["--svg-always-rasterize", "yes"]).expect("valid");
         assert_eq!(always.svg_output, SvgOutput::Raster);
+        assert!(c.wagtail.is_none() && c.api_token.is_none());
+        let wagtail = config(&[
+            "--wagtail-secret-key",
+            "new,old",
+            "--wagtail-database-url",
+            "sqlite:///srv/db.sqlite3",
+        ])
+        .expect("valid")
+        .wagtail
+        .expect("on");
+        assert_eq!(wagtail.secret_keys, [b"new".to_vec(), b"old".to_vec()]);
+        assert_eq!(wagtail.database_url, "sqlite:///srv/db.sqlite3?mode=ro");
+        assert_eq!(wagtail.image_table, "wagtailimages_image");
     }
 
     #[test]
@@ -377,6 +497,27 @@ mod tests {
             (&["--max-pixels", "1e9"], "RENDITIOND_MAX_PIXELS"),
             (&["--svg-rasterize", "maybe"], "RENDITIOND_SVG_RASTERIZE"),
             (&["--svg-max-depth", "0"], "RENDITIOND_SVG_MAX_DEPTH"),
+            (&["--wagtail-secret-key", "s"], "RENDITIOND_WAGTAIL_DATABASE_URL"),
+            (
+                &["--wagtail-database-url", "sqlite:x.db"],
+                "RENDITIOND_WAGTAIL_SECRET_KEY",
+            ),
+            (
+                &["--wagtail-secret-key", "s", "--wagtail-database-url", "redis://x"],
+                "RENDITIOND_WAGTAIL_DATABASE_URL",
+            ),
+            (
+                &[
+                    "--wagtail-secret-key",
+                    "s",
+                    "--wagtail-database-url",
+                    "sqlite:x.db",
+                    "--wagtail-image-table",
+                    "images; DROP TABLE x",
+                ],
+                "RENDITIOND_WAGTAIL_IMAGE_TABLE",
+            ),
+            (&["--api-token", "short"], "RENDITIOND_API_TOKEN"),
             (&["--shutdown-delay", "inf"], "RENDITIOND_SHUTDOWN_DELAY"),
             (&["--shutdown-timeout", "x"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
         ] {

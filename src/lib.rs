@@ -51,4 +51,5 @@ pub mod spec;
 pub mod state;
 pub mod store;
 pub mod svg;
+pub mod wagtail;
 pub mod workers;

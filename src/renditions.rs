@@ -93,8 +93,10 @@ pub struct Request {
     pub spec_text: String,
     /// The filter spec.
     pub spec: FilterSpec,
-    /// The focal point, from a trailing `focal-X-Y-W-H`.
+    /// The focal point, from a trailing `focal-X-Y-W-H` or Wagtail's database.
     pub focal_point: Option<FocalPoint>,
+    /// What else tells versions of the original apart (Wagtail's file hash).
+    pub revision: String,
 }
 
 impl Request {
@@ -108,6 +110,25 @@ impl Request {
             spec_text: spec_text.to_owned(),
             spec,
             focal_point,
+            revision: String::new(),
+        })
+    }
+
+    /// A request for a Wagtail image: its spec as Wagtail's URL carries it
+    /// (no focal point suffix), its original, focal point and file hash.
+    pub fn for_wagtail_image(
+        spec_text: &str,
+        key: &str,
+        focal_point: Option<FocalPoint>,
+        file_hash: &str,
+    ) -> Result<Self, RenditionError> {
+        let spec = FilterSpec::parse(spec_text).map_err(|e| RenditionError::spec(spec_text, e))?;
+        Ok(Self {
+            key: StorageKey::new(key)?,
+            spec_text: spec_text.to_owned(),
+            spec,
+            focal_point,
+            revision: file_hash.to_owned(),
         })
     }
 }
@@ -178,6 +199,11 @@ impl Renditions {
         }
     }
 
+    /// What SVG originals become.
+    pub fn svg_output(&self) -> SvgOutput {
+        self.settings.svg_output
+    }
+
     /// Which rendition `request` stands for, without reading the original.
     pub async fn resolve(&self, request: Request) -> Result<Resolved, RenditionError> {
         let source = self
@@ -200,6 +226,7 @@ impl Renditions {
         let key = RenditionKey::new(
             &request.key,
             &source.version,
+            &request.revision,
             &outline.spec,
             request.focal_point.as_ref(),
             outline.format,

@@ -58,7 +58,7 @@ async fn run(config: Config) -> Result<(), ServeError> {
     } else {
         config.signing_keys.clone()
     };
-    let state = AppState::build(&config, keys).map_err(|(var, e)| ServeError::Store(var, e.to_string()))?;
+    let state = AppState::build(&config, keys).map_err(|(var, e)| ServeError::Store(var, e))?;
     let state = web::Data::new(state);
 
     let listener = TcpListener::bind(config.listen)?;

@@ -10,7 +10,8 @@ use crate::http::signature::Signer;
 use crate::metrics::Metrics;
 use crate::pipeline::Limits;
 use crate::renditions::{Renditions, Settings};
-use crate::store::{LocationError, Originals, Store};
+use crate::store::{Originals, Store};
+use crate::wagtail::{ImageTable, WagtailSigner, WagtailSite};
 use crate::workers::Workers;
 
 /// The shared state of the server.
@@ -30,22 +31,29 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The stores readiness depends on.
     pub stores: Vec<Store>,
+    /// The Wagtail site served on `/images/`, when configured.
+    pub wagtail: Option<WagtailSite>,
+    /// Bearer token of `POST /v1/plan`, when it is on.
+    pub api_token: Option<String>,
     shutting_down: AtomicBool,
 }
 
 impl AppState {
     /// Opens the stores and builds the caches; `signing_keys` replaces an
     /// empty key list in the configuration.
-    pub fn build(config: &Config, signing_keys: Vec<Vec<u8>>) -> Result<Self, (&'static str, LocationError)> {
-        let originals =
-            Store::open(&config.originals, config.storage_timeout).map_err(|e| ("RENDITIOND_ORIGINALS", e))?;
+    pub fn build(config: &Config, signing_keys: Vec<Vec<u8>>) -> Result<Self, (&'static str, String)> {
+        let originals = Store::open(&config.originals, config.storage_timeout)
+            .map_err(|e| ("RENDITIOND_ORIGINALS", e.to_string()))?;
         let shared = match &config.renditions {
             Some(location) => {
                 if let crate::store::Location::Local(path) = location {
                     // A local rendition store is created on first use.
                     let _ = std::fs::create_dir_all(path);
                 }
-                Some(Store::open(location, config.storage_timeout).map_err(|e| ("RENDITIOND_RENDITIONS", e))?)
+                Some(
+                    Store::open(location, config.storage_timeout)
+                        .map_err(|e| ("RENDITIOND_RENDITIONS", e.to_string()))?,
+                )
             }
             None => None,
         };
@@ -61,6 +69,19 @@ impl AppState {
             },
             svg_output: config.svg_output,
             memory_bytes: config.memory_cache_bytes,
+        };
+        let wagtail = match &config.wagtail {
+            Some(site) => Some(WagtailSite {
+                signer: WagtailSigner::new(site.secret_keys.clone()),
+                images: ImageTable::open(
+                    &site.database_url,
+                    &site.image_table,
+                    config.storage_timeout,
+                    config.version_ttl,
+                )
+                .map_err(|e| ("RENDITIOND_WAGTAIL_DATABASE_URL", e))?,
+            }),
+            None => None,
         };
         let mut stores = vec![originals.clone()];
         stores.extend(shared.clone());
@@ -79,6 +100,8 @@ impl AppState {
             cache_control: config.cache_control.clone(),
             metrics,
             stores,
+            wagtail,
+            api_token: config.api_token.clone(),
             shutting_down: AtomicBool::new(false),
         })
     }

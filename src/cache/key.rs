@@ -34,6 +34,7 @@ impl RenditionKey {
     pub fn new(
         original: &StorageKey,
         version: &SourceVersion,
+        revision: &str,
         spec: &str,
         focal: Option<&FocalPoint>,
         format: OutputFormat,
@@ -44,6 +45,7 @@ impl RenditionKey {
             ENCODER_VERSION,
             original.as_str(),
             version.as_str(),
+            revision,
             spec,
             &focal,
             format.name(),
@@ -96,6 +98,7 @@ mod tests {
         RenditionKey::new(
             &original,
             &SourceVersion::from_etag(version),
+            "",
             spec,
             focal.as_ref(),
             format,

@@ -52,6 +52,7 @@ mod tests {
         RenditionKey::new(
             &original,
             &SourceVersion::from_etag("v"),
+            "",
             &format!("width-{n}"),
             None,
             OutputFormat::Png,

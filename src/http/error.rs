@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::pipeline::PipelineError;
 use crate::renditions::RenditionError;
+use crate::wagtail::DatabaseError;
 
 /// Seconds a client is told to wait after a 503.
 pub const RETRY_AFTER_SECONDS: &str = "5";
@@ -24,6 +25,21 @@ pub enum HttpError {
     /// The URL path is not valid percent-encoded UTF-8.
     #[error("the URL is not valid UTF-8 once percent-decoded")]
     BadEncoding,
+    /// No Wagtail image has that id.
+    #[error("no Wagtail image with that id")]
+    NoImage,
+    /// The Wagtail image exists but its original does not (Wagtail's 410).
+    #[error("the original of the Wagtail image is missing: {0}")]
+    SourceMissing(String),
+    /// Wagtail's database did not answer.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// The API token is missing or wrong.
+    #[error("missing or invalid API token")]
+    Unauthorized,
+    /// The request body is not what the endpoint takes.
+    #[error("invalid request body: {0}")]
+    BadBody(String),
     /// The use case failed.
     #[error(transparent)]
     Rendition(#[from] RenditionError),
@@ -47,6 +63,19 @@ impl HttpError {
             Self::NoRoute => (StatusCode::NOT_FOUND, "no_route", "Not found".into()),
             Self::Signature => (StatusCode::FORBIDDEN, "bad_signature", "Invalid signature".into()),
             Self::BadEncoding => (StatusCode::BAD_REQUEST, "bad_encoding", "Invalid URL encoding".into()),
+            Self::NoImage => (StatusCode::NOT_FOUND, "no_image", "Image not found".into()),
+            Self::SourceMissing(_) => (StatusCode::GONE, "source_missing", "Source image file not found".into()),
+            Self::Database(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "Database unavailable".into(),
+            ),
+            Self::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Invalid API token".into()),
+            Self::BadBody(reason) => (
+                StatusCode::BAD_REQUEST,
+                "bad_body",
+                format!("Invalid request: {reason}"),
+            ),
             Self::Rendition(error) => match error {
                 R::Spec { spec, .. } => (
                     StatusCode::BAD_REQUEST,
@@ -104,6 +133,9 @@ impl ResponseError for HttpError {
             .insert_header((header::CACHE_CONTROL, HeaderValue::from_static("no-store")));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS)));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
         }
         let mut response = response.body(message);
         response.extensions_mut().insert(ErrorDetail {

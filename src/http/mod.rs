@@ -13,10 +13,10 @@ use actix_web::{HttpResponse, web};
 use self::error::HttpError;
 
 /// Every route's name, the `route` label of metrics and logs.
-pub const ROUTES: [&str; 4] = ["rendition", "healthz", "readyz", "metrics"];
+pub const ROUTES: [&str; 6] = ["rendition", "images", "plan", "healthz", "readyz", "metrics"];
 
-/// The route table. The Wagtail-compatible `/images/…` route slots in beside
-/// `/r/…` as one more resource.
+/// The route table: renditions by storage key (`/r/…`), Wagtail's serve
+/// view (`/images/…`, when configured), the geometry API, health, metrics.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
@@ -24,6 +24,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .name("rendition")
                 .route(web::get().to(routes::rendition::get))
                 .route(web::head().to(routes::rendition::get)),
+        )
+        .service(
+            web::resource("/images/{tail:.+}")
+                .name("images")
+                .route(web::get().to(routes::images::get))
+                .route(web::head().to(routes::images::get)),
+        )
+        .service(
+            web::resource("/v1/plan")
+                .name("plan")
+                .app_data(web::PayloadConfig::new(1 << 20))
+                .route(web::post().to(routes::plan::post)),
         )
         .service(
             web::resource("/healthz")

@@ -12,6 +12,8 @@ mod hostile;
 mod http;
 /// The HTTP service on a real S3-compatible server (needs SeaweedFS).
 mod http_s3;
+/// The Wagtail drop-in route and the geometry API, on SQLite.
+mod http_wagtail;
 /// The pure layers stay free of I/O crates.
 mod layout;
 /// Every test image × the spec matrix through `render` and `plan`.

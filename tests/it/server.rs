@@ -128,6 +128,15 @@ impl Server {
         self.get_with(path, &[])
     }
 
+    /// `POST path` with a body and extra headers.
+    pub fn post(&self, path: &str, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.post(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.send(body))
+    }
+
     /// `HEAD path`.
     pub fn head(&self, path: &str) -> Reply {
         reply(self.agent.head(format!("{}{path}", self.base)).call())

@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use crate::support::{root, test_python};
+use crate::support::{root, scratch, test_python};
 
 fn python_script(script: &str, args: &[&str]) {
     let python = test_python();
@@ -44,4 +44,34 @@ fn renditions_match_wagtails_own() {
 #[ignore = "needs Wagtail: run scripts/test"]
 fn svg_renditions_match_wagtails_own() {
     python_script("compare_svg.py", &[]);
+}
+
+/// The variable `scripts/test` sets, or a failure naming it.
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test"))
+}
+
+#[test]
+#[ignore = "needs Wagtail: run scripts/test"]
+fn drop_in_for_a_wagtail_site_on_sqlite() {
+    let database = format!("sqlite://{}", scratch("e2e-sqlite").join("wagtail.sqlite3").display());
+    python_script("e2e.py", &["--database", &database]);
+}
+
+#[test]
+#[ignore = "needs PostgreSQL and Wagtail: run scripts/test"]
+fn drop_in_for_a_wagtail_site_on_postgresql() {
+    let (site, reader) = (
+        var("RENDITIOND_TEST_POSTGRES_URL"),
+        var("RENDITIOND_TEST_POSTGRES_READONLY_URL"),
+    );
+    python_script("e2e.py", &["--database", &site, "--renditiond-database", &reader]);
+}
+
+#[test]
+#[ignore = "needs SeaweedFS and Wagtail: run scripts/test"]
+fn drop_in_for_a_wagtail_site_with_originals_in_s3() {
+    var("RENDITIOND_TEST_S3_ENDPOINT");
+    let database = format!("sqlite://{}", scratch("e2e-s3").join("wagtail.sqlite3").display());
+    python_script("e2e.py", &["--database", &database, "--s3"]);
 }

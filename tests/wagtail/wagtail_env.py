@@ -13,26 +13,31 @@ import django
 from django.conf import settings
 
 
+# The apps of a minimal Wagtail site with images (the end-to-end site uses them too).
+INSTALLED_APPS = [
+    "wagtail.images",
+    "wagtail.documents",
+    "wagtail.users",
+    "wagtail.admin",
+    "wagtail.search",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+]
+
+
 def setup():
     """Configures Django once for this process."""
     if settings.configured:
         return
     settings.configure(
         SECRET_KEY="not needed",
-        INSTALLED_APPS=[
-            "wagtail.images",
-            "wagtail.documents",
-            "wagtail.users",
-            "wagtail.admin",
-            "wagtail",
-            "modelcluster",
-            "taggit",
-            "django.contrib.admin",
-            "django.contrib.auth",
-            "django.contrib.contenttypes",
-            "django.contrib.sessions",
-            "django.contrib.messages",
-        ],
+        INSTALLED_APPS=INSTALLED_APPS,
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         MEDIA_ROOT=tempfile.mkdtemp(prefix="renditiond-wagtail-"),
         MEDIA_URL="/media/",

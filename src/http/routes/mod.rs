@@ -1,4 +1,6 @@
 //! One file per route family.
 
 pub mod health;
+pub mod images;
+pub mod plan;
 pub mod rendition;

@@ -8,7 +8,7 @@ use percent_encoding::percent_decode_str;
 use crate::config::Action;
 use crate::http::error::HttpError;
 use crate::http::responses;
-use crate::renditions::Request;
+use crate::renditions::{Request, Resolved};
 use crate::state::AppState;
 
 /// The route's path prefix.
@@ -44,7 +44,8 @@ impl RenditionPath {
     }
 }
 
-fn decode(segment: &str) -> Result<String, HttpError> {
+/// One path segment, percent-decoded once as UTF-8.
+pub fn decode(segment: &str) -> Result<String, HttpError> {
     percent_decode_str(segment)
         .decode_utf8()
         .map(|s| s.into_owned())
@@ -59,9 +60,15 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         .verify(&path.signature, &path.spec, &path.key)
         .map_err(|_| HttpError::Signature)?;
     let resolved = state.renditions.resolve(Request::parse(&path.spec, &path.key)?).await?;
+    respond(&request, &state, &resolved).await
+}
+
+/// The answer for a resolved rendition, shared by every rendition route:
+/// a redirect to the rendition store, a 304, or the bytes.
+pub async fn respond(request: &HttpRequest, state: &AppState, resolved: &Resolved) -> Result<HttpResponse, HttpError> {
     match (state.action, state.public_url.as_deref()) {
         (Action::Redirect, Some(public_url)) => {
-            let tier = state.renditions.publish(&resolved).await?;
+            let tier = state.renditions.publish(resolved).await?;
             Ok(responses::redirect(
                 public_url,
                 &resolved.key,
@@ -69,12 +76,12 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
                 &state.cache_control,
             ))
         }
-        _ if responses::is_not_modified(&request, &resolved.key) => {
-            Ok(responses::not_modified(&resolved, &state.cache_control))
+        _ if responses::is_not_modified(request, &resolved.key) => {
+            Ok(responses::not_modified(resolved, &state.cache_control))
         }
         _ => {
-            let (rendition, tier) = state.renditions.fetch(&resolved).await?;
-            Ok(responses::image(&resolved, &rendition, tier, &state.cache_control))
+            let (rendition, tier) = state.renditions.fetch(resolved).await?;
+            Ok(responses::image(resolved, &rendition, tier, &state.cache_control))
         }
     }
 }

@@ -1,0 +1,240 @@
+//! The geometry endpoint's use case: what a rendition will be (size, format
+//! and, for a Wagtail image, its signed `/images/` URL) without reading or
+//! decoding any pixels, so a page can write `<img width height src>` without
+//! generating renditions while it renders.
+
+use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::WagtailSite;
+use crate::format::SourceFormat;
+use crate::plan::{self, FocalPoint, Size, Source, SvgOutput};
+use crate::spec::FilterSpec;
+
+/// What Django's `reverse` percent-encodes in a path segment, beyond controls.
+const SEGMENT: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'^')
+    .add(b'\\')
+    .add(b'/');
+
+/// The length of Wagtail's `original_images/` prefix, which
+/// `generate_image_url` cuts from the file name whatever it is.
+const ORIGINALS_PREFIX_CHARS: usize = "original_images/".len();
+
+/// One item of a request: a Wagtail image by id, or a bare source.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanItem {
+    /// The filter spec.
+    pub spec: String,
+    /// A Wagtail image id.
+    pub image_id: Option<i64>,
+    /// Source width (without an image id).
+    pub width: Option<f64>,
+    /// Source height (without an image id).
+    pub height: Option<f64>,
+    /// Source focal point in Wagtail's database form (without an image id).
+    pub focal_point: Option<FocalPointJson>,
+    /// Source format name (without an image id; default `png`).
+    pub format: Option<String>,
+}
+
+/// A focal point as JSON: centre `x`, `y` and `width`, `height`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FocalPointJson {
+    x: u32,
+    y: u32,
+    width: u32,
+    height: u32,
+}
+
+/// One item of the answer: the rendition's size and format (and URL), or why not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PlanReply {
+    /// The rendition.
+    Planned {
+        /// Output width (fractional only for SVG output).
+        width: Value,
+        /// Output height.
+        height: Value,
+        /// Output format name.
+        format: &'static str,
+        /// The signed `/images/` URL, for a Wagtail image.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
+    },
+    /// Why this item has no rendition.
+    Failed {
+        /// A short message (`Invalid filter spec: …`, `Image not found`, …).
+        error: String,
+    },
+}
+
+/// Plans every item, in order; a database outage fails the whole request.
+pub async fn plan_items(
+    items: &[PlanItem],
+    site: Option<&WagtailSite>,
+    svg: SvgOutput,
+) -> Result<Vec<PlanReply>, super::DatabaseError> {
+    let mut replies = Vec::with_capacity(items.len());
+    for item in items {
+        let reply = match (item.image_id, site) {
+            (Some(_), None) => failed("Wagtail is not configured"),
+            (Some(id), Some(site)) => match site.images.find(id).await? {
+                None => failed("Image not found"),
+                Some(image) => {
+                    let format = extension_format(&image.file);
+                    let size = Size::new(f64::from(image.width), f64::from(image.height));
+                    let url = signed_url(site, id, &item.spec, &image.file);
+                    plan_one(&item.spec, size, format, image.focal_point, svg, Some(url))
+                }
+            },
+            (None, _) => match (item.width, item.height) {
+                (Some(w), Some(h)) => match item.format.as_deref().unwrap_or("png").parse() {
+                    Ok(format) => {
+                        let focal = item.focal_point.map(|f| FocalPoint::new(f.x, f.y, f.width, f.height));
+                        plan_one(&item.spec, Size::new(w, h), Some(format), focal, svg, None)
+                    }
+                    Err(_) => failed("Unknown format"),
+                },
+                _ => failed("An item needs image_id, or width and height"),
+            },
+        };
+        replies.push(reply);
+    }
+    Ok(replies)
+}
+
+fn plan_one(
+    spec_text: &str,
+    size: Size,
+    format: Option<SourceFormat>,
+    focal_point: Option<FocalPoint>,
+    svg: SvgOutput,
+    url: Option<String>,
+) -> PlanReply {
+    let Some(format) = format else {
+        return failed("Unknown format");
+    };
+    let invalid = || failed(&format!("Invalid filter spec: {spec_text}"));
+    let Ok(spec) = FilterSpec::parse(spec_text) else {
+        return invalid();
+    };
+    let source = Source {
+        size,
+        format,
+        focal_point,
+    };
+    match plan::plan(&source, &spec, svg) {
+        Ok(plan) => PlanReply::Planned {
+            width: number(plan.size.width),
+            height: number(plan.size.height),
+            format: plan.format().name(),
+            url,
+        },
+        Err(_) => invalid(),
+    }
+}
+
+/// Wagtail's `generate_image_url`: `/images/<signature>/<id>/<spec>/<file name>`.
+fn signed_url(site: &WagtailSite, id: i64, spec: &str, file: &str) -> String {
+    let id = id.to_string();
+    let signature = site.signer.sign(&id, spec);
+    let name: String = file.chars().skip(ORIGINALS_PREFIX_CHARS).collect();
+    format!(
+        "/images/{signature}/{id}/{}/{}",
+        utf8_percent_encode(spec, SEGMENT),
+        utf8_percent_encode(&name, SEGMENT)
+    )
+}
+
+/// The format Wagtail assumes from a file name's extension.
+fn extension_format(file: &str) -> Option<SourceFormat> {
+    let (_, extension) = file.rsplit_once('.')?;
+    extension.to_ascii_lowercase().parse().ok()
+}
+
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 && value.abs() < 9e15 {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
+}
+
+fn failed(message: &str) -> PlanReply {
+    PlanReply::Failed {
+        error: message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bare(spec: &str, width: f64, height: f64, format: &str) -> PlanItem {
+        PlanItem {
+            spec: spec.to_owned(),
+            image_id: None,
+            width: Some(width),
+            height: Some(height),
+            focal_point: None,
+            format: Some(format.to_owned()),
+        }
+    }
+
+    fn run(items: &[PlanItem]) -> Vec<PlanReply> {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        runtime
+            .block_on(plan_items(items, None, SvgOutput::Svg))
+            .expect("no database involved")
+    }
+
+    #[test]
+    fn plans_bare_sources_without_pixels() {
+        let replies = run(&[
+            bare("fill-300x200|format-webp", 640.0, 480.0, "jpeg"),
+            bare("width-100", 300.0, 150.0, "svg"),
+            bare("original", 100.5, 50.25, "svg"),
+            bare("bad-spec", 640.0, 480.0, "png"),
+            bare("width-10", 640.0, 480.0, "psd"),
+        ]);
+        let json = serde_json::to_value(&replies).expect("serialises");
+        assert_eq!(
+            json,
+            serde_json::json!([
+                {"width": 300, "height": 200, "format": "webp"},
+                {"width": 100, "height": 50, "format": "svg"},
+                {"width": 100.5, "height": 50.25, "format": "svg"},
+                {"error": "Invalid filter spec: bad-spec"},
+                {"error": "Unknown format"},
+            ])
+        );
+        let by_id = PlanItem {
+            image_id: Some(1),
+            ..bare("width-10", 1.0, 1.0, "png")
+        };
+        assert_eq!(run(&[by_id]), vec![failed("Wagtail is not configured")]);
+    }
+
+    #[test]
+    fn urls_are_wagtails() {
+        let site_signer = super::super::WagtailSigner::new(vec![b"not needed".to_vec()]);
+        let signature = site_signer.sign("1", "fill-800x600");
+        assert_eq!(signature, "sHBpEKTDHyF2s2IFGvSFZaf9-Ss=");
+        assert_eq!(extension_format("original_images/a.JPG"), Some(SourceFormat::Jpeg));
+        assert_eq!(extension_format("original_images/noext"), None);
+        assert_eq!(utf8_percent_encode("a|b.c-1", SEGMENT).to_string(), "a%7Cb.c-1");
+    }
+}

@@ -1,0 +1,188 @@
+//! The Wagtail drop-in on a real server: the `/images/` route with Wagtail's
+//! signatures and a SQLite image table written here in Wagtail's schema,
+//! `POST /v1/plan`, and a database that does not answer. (The end-to-end
+//! test against a real Wagtail site is in `wagtail.rs`.)
+
+use std::path::{Path, PathBuf};
+
+use renditiond::wagtail::WagtailSigner;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use sqlx::sqlite::SqliteConnection;
+
+use crate::server::Server;
+use crate::support::{root, scratch};
+
+const SECRET_KEY: &str = "not needed";
+const TOKEN: &str = "test-api-token-0123456789";
+
+/// Wagtail's image table, as its migrations make it (the columns renditiond reads).
+const SCHEMA: &str = "CREATE TABLE wagtailimages_image (id integer PRIMARY KEY, title varchar(255) NOT NULL, \
+    file varchar(100) NOT NULL, width integer NOT NULL, height integer NOT NULL, \
+    focal_point_x integer NULL, focal_point_y integer NULL, focal_point_width integer NULL, \
+    focal_point_height integer NULL, file_size integer NULL, file_hash varchar(40) NOT NULL)";
+
+/// Originals under `original_images/` and a database with three images:
+/// 1 a photo with a focal point, 2 a PNG, 3 a row whose file is gone.
+fn site(name: &str) -> (PathBuf, String) {
+    let dir = scratch(name);
+    let originals = dir.join("media");
+    std::fs::create_dir_all(originals.join("original_images")).expect("folder");
+    for (from, to) in [("photo-baseline.jpg", "photo.jpg"), ("alpha.png", "alpha.png")] {
+        std::fs::copy(
+            root().join("test-images").join(from),
+            originals.join("original_images").join(to),
+        )
+        .expect("copy");
+    }
+    let database = dir.join("wagtail.sqlite3");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let url = format!("sqlite://{}?mode=rwc", database.display());
+        let mut db = SqliteConnection::connect(&url).await.expect("sqlite");
+        sqlx::query(SCHEMA).execute(&mut db).await.expect("schema");
+        for row in [
+            "(1, 'photo', 'original_images/photo.jpg', 640, 427, 420, 160, 80, 60, 1, 'aaaa')",
+            "(2, 'alpha', 'original_images/alpha.png', 64, 64, NULL, NULL, NULL, NULL, 1, '')",
+            "(3, 'gone', 'original_images/gone.jpg', 10, 10, NULL, NULL, NULL, NULL, 1, '')",
+        ] {
+            sqlx::query(&format!("INSERT INTO wagtailimages_image VALUES {row}"))
+                .execute(&mut db)
+                .await
+                .expect("row");
+        }
+    });
+    (originals, format!("sqlite://{}", database.display()))
+}
+
+fn start(originals: &Path, database: &str, extra: &[(&str, &str)]) -> Server {
+    let originals = originals.to_string_lossy().into_owned();
+    let mut settings = vec![
+        ("RENDITIOND_ORIGINALS", originals.as_str()),
+        ("RENDITIOND_WAGTAIL_SECRET_KEY", SECRET_KEY),
+        ("RENDITIOND_WAGTAIL_DATABASE_URL", database),
+        ("RENDITIOND_API_TOKEN", TOKEN),
+    ];
+    settings.extend_from_slice(extra);
+    Server::start(&settings)
+}
+
+/// Wagtail's URL for image `id` and `spec`, as `generate_image_url` writes it.
+fn url(id: &str, spec: &str, file: &str) -> String {
+    let signature = WagtailSigner::new(vec![SECRET_KEY.as_bytes().to_vec()]).sign(id, spec);
+    format!("/images/{signature}/{id}/{}/{file}", spec.replace('|', "%7C"))
+}
+
+#[test]
+fn serves_wagtail_urls_with_wagtails_statuses() {
+    let (originals, database) = site("wagtail-route");
+    let server = start(&originals, &database, &[]);
+    let reply = server.get(&url("1", "fill-100x100|format-webp", "photo.jpg"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("content-type"), "image/webp");
+    assert_eq!(reply.header("content-security-policy"), "default-src 'none'");
+    let image = image::load_from_memory(&reply.body).expect("a WebP");
+    assert_eq!((image.width(), image.height()), (100, 100));
+    let etag = reply.header("etag").to_owned();
+    let again = server.get_with(
+        &url("1", "fill-100x100|format-webp", "photo.jpg"),
+        &[("if-none-match", &etag)],
+    );
+    assert_eq!(again.status, 304);
+    let head = server.head(&url("2", "width-32", ""));
+    assert_eq!((head.status, head.header("content-type")), (200, "image/png"));
+    assert!(head.body.is_empty());
+
+    let good = url("1", "width-100", "photo.jpg");
+    let tampered = good.replacen("/images/", "/images/x", 1);
+    let cases = [
+        (tampered, 403, "Invalid signature"),
+        (url("9", "width-100", "x.jpg"), 404, "Image not found"),
+        (url("3", "width-100", "gone.jpg"), 410, "Source image file not found"),
+        (
+            url("1", "bad-filter-spec", "photo.jpg"),
+            400,
+            "Invalid filter spec: bad-filter-spec",
+        ),
+        (url("1", "fill-0x0", "photo.jpg"), 400, "Invalid filter spec: fill-0x0"),
+        (format!("{good}/extra"), 404, "Not found"),
+        (url("01", "width-100", "photo.jpg"), 200, ""),
+    ];
+    for (path, status, body) in cases {
+        let reply = server.get(&path);
+        assert_eq!(reply.status, status, "{path}: {}", reply.text());
+        if status != 200 {
+            assert_eq!(reply.text(), body, "{path}");
+        }
+    }
+}
+
+#[test]
+fn plans_renditions_without_pixels() {
+    let (originals, database) = site("wagtail-plan");
+    let server = start(&originals, &database, &[]);
+    let auth = format!("Bearer {TOKEN}");
+    let body = json!([
+        {"image_id": 1, "spec": "fill-300x200|format-webp"},
+        {"image_id": 2, "spec": "width-32"},
+        {"image_id": 9, "spec": "width-32"},
+        {"width": 1000, "height": 500, "format": "jpeg", "spec": "max-100x100"},
+        {"width": 300, "height": 150, "format": "svg", "spec": "width-50.5"},
+    ])
+    .to_string();
+    let reply = server.post(
+        "/v1/plan",
+        &body,
+        &[("authorization", &auth), ("content-type", "application/json")],
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let answer: Value = serde_json::from_slice(&reply.body).expect("JSON");
+    let expected_url = url("1", "fill-300x200|format-webp", "photo.jpg");
+    assert_eq!(
+        answer,
+        json!([
+            {"width": 300, "height": 200, "format": "webp", "url": expected_url},
+            {"width": 32, "height": 32, "format": "png", "url": url("2", "width-32", "alpha.png")},
+            {"error": "Image not found"},
+            {"width": 100, "height": 50, "format": "jpeg"},
+            {"error": "Invalid filter spec: width-50.5"},
+        ])
+    );
+    // The URL it gives is served, at the size it said.
+    let served = server.get(&expected_url);
+    let image = image::load_from_memory(&served.body).expect("a WebP");
+    assert_eq!((image.width(), image.height()), (300, 200));
+
+    for (headers, status) in [
+        (vec![], 401),
+        (vec![("authorization", "Bearer wrong-token-0123456789")], 401),
+    ] {
+        let reply = server.post("/v1/plan", &body, &headers);
+        assert_eq!(reply.status, status);
+        assert_eq!(reply.header("www-authenticate"), "Bearer");
+    }
+    let bad = server.post("/v1/plan", "{not json", &[("authorization", &auth)]);
+    assert_eq!(bad.status, 400, "{}", bad.text());
+    assert!(bad.text().starts_with("Invalid request"), "{}", bad.text());
+}
+
+#[test]
+fn a_database_that_does_not_answer_gives_503() {
+    let (originals, _) = site("wagtail-down");
+    let server = start(
+        &originals,
+        "postgres://nobody@127.0.0.1:9/wagtail",
+        &[("RENDITIOND_STORAGE_TIMEOUT", "1")],
+    );
+    let reply = server.get(&url("1", "width-100", "photo.jpg"));
+    assert_eq!(reply.status, 503, "{}", reply.text());
+    assert_eq!(reply.header("retry-after"), "5");
+    assert_eq!(reply.text(), "Database unavailable");
+    // Signatures are still checked first.
+    assert_eq!(server.get("/images/wrong/1/width-100/").status, 403);
+    // The /r/ route does not depend on the database.
+    assert_eq!(server.get("/healthz").status, 200);
+}

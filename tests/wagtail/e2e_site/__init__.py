@@ -1,0 +1,1 @@
+"""A minimal Wagtail site for the end-to-end test (see ../e2e.py)."""
