@@ -142,6 +142,8 @@ pub struct Resolved {
     pub key: RenditionKey,
     /// The rendition's format.
     pub format: OutputFormat,
+    /// The file name Wagtail would give the rendition.
+    pub filename: String,
 }
 
 /// What [`Renditions`] needs to know.
@@ -221,8 +223,13 @@ impl Renditions {
         if !pipeline::reads(source_format) {
             return Err(PipelineError::UnsupportedSource(source_format).into());
         }
-        let outline = plan::outline(source_format, &request.spec, self.settings.svg_output)
-            .map_err(|e| plan_error(&request, e))?;
+        let outline = plan::outline(
+            source_format,
+            &request.spec,
+            request.focal_point.as_ref(),
+            self.settings.svg_output,
+        )
+        .map_err(|e| plan_error(&request, e))?;
         let key = RenditionKey::new(
             &request.key,
             &source.version,
@@ -231,11 +238,21 @@ impl Renditions {
             request.focal_point.as_ref(),
             outline.format,
         );
+        // Wagtail's own name for the rendition, for Content-Disposition.
+        let filename = plan::rendition_path(
+            request.key.as_str(),
+            &outline.spec,
+            &outline.focal_point_key,
+            outline.format,
+        )
+        .and_then(|path| path.strip_prefix("images/").map(str::to_owned))
+        .unwrap_or_else(|| key.name().to_owned());
         Ok(Resolved {
             request,
             source,
             key,
             format: outline.format,
+            filename,
         })
     }
 

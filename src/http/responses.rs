@@ -50,7 +50,7 @@ pub fn image(resolved: &Resolved, rendition: &CachedRendition, tier: Tier, cache
         .insert_header((header::CACHE_CONTROL, cache_control))
         .insert_header(ContentDisposition {
             disposition: DispositionType::Inline,
-            parameters: vec![DispositionParam::Filename(resolved.key.name().to_owned())],
+            parameters: vec![DispositionParam::Filename(resolved.filename.clone())],
         })
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .insert_header((

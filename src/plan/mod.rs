@@ -151,11 +151,18 @@ pub struct Outline {
     pub spec: String,
     /// The output format.
     pub format: OutputFormat,
+    /// Wagtail's focal point key (`""` without `fill`).
+    pub focal_point_key: String,
 }
 
-/// Outlines the rendition of a `format` source described by `spec`; every
-/// error it reports, [`plan`] reports too.
-pub fn outline(format: SourceFormat, spec: &FilterSpec, svg: SvgOutput) -> Result<Outline, PlanError> {
+/// Outlines the rendition of a `format` source with `focal` described by
+/// `spec`; every error it reports, [`plan`] reports too.
+pub fn outline(
+    format: SourceFormat,
+    spec: &FilterSpec,
+    focal: Option<&FocalPoint>,
+    svg: SvgOutput,
+) -> Result<Outline, PlanError> {
     let kind = if format == SourceFormat::Svg {
         SourceKind::Svg
     } else {
@@ -164,6 +171,7 @@ pub fn outline(format: SourceFormat, spec: &FilterSpec, svg: SvgOutput) -> Resul
     let clean = spec.clean(kind)?;
     let encoding = output::choose(format, &clean.operations, svg)?;
     Ok(Outline {
+        focal_point_key: focal_point::vary_key(&clean.operations, focal),
         spec: clean.text,
         format: encoding.format(),
     })

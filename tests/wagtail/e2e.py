@@ -9,7 +9,7 @@ and storage, and for every image x spec:
 
 * the URL comes from Wagtail's `generate_image_url`;
 * renditiond answers 200 with the size Wagtail's `get_rendition` records, the
-  same format, and pixels close to Wagtail's (PSNR >= 40 dB for PNG; JPEG and
+  same format and file name, and pixels close to Wagtail's (PSNR >= 40 dB for PNG; JPEG and
   WebP reported); where Wagtail refuses the spec, renditiond answers 400;
 * a tampered signature, an unknown id, a deleted original and a bad spec give
   the same status from renditiond as from Wagtail's own serve view;
@@ -280,6 +280,9 @@ def main():
                 if headers.get("content-type") != mime:
                     failures.append(f"{label}: {headers.get('content-type')}, Wagtail {mime}")
                     continue
+                disposition = f'inline; filename="{rendition.file.name.rsplit("/", 1)[-1]}"'
+                if headers.get("content-disposition") != disposition:
+                    failures.append(f"{label}: {headers.get('content-disposition')}, Wagtail {disposition}")
                 size = size_of(body, mime)
                 if size != (rendition.width, rendition.height):
                     failures.append(f"{label}: {size}, Wagtail {(rendition.width, rendition.height)}")
