@@ -60,6 +60,17 @@ fn plan_refuses_invalid_specs_with_json_and_status_2() {
         "fill-50x50|format-png",
     ]);
     assert_eq!(svg.status.code(), Some(2));
+    let rasterized = renditiond(&[
+        "plan",
+        "--size",
+        "100.5x50",
+        "--source-format",
+        "svg",
+        "--svg-rasterize",
+        "original|format-png",
+    ]);
+    assert_eq!(rasterized.status.code(), Some(0));
+    assert_eq!(json_line(&rasterized)["size"], serde_json::json!([101, 50]));
     let bad_size = renditiond(&["plan", "--size", "640", "width-100"]);
     assert_eq!(bad_size.status.code(), Some(2));
     assert!(
@@ -182,4 +193,30 @@ fn icc_profiles_are_kept() {
     let (_, icc) = renditiond::pipeline::codec::avif::decode(&bytes, u64::MAX).expect("avif decodes");
     assert_eq!(icc.as_ref(), Some(&original));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn render_rasterizes_svg_only_when_asked() {
+    let dir = scratch("svg-cli");
+    let input = root().join("test-images/svg/benign.svg");
+    let output = dir.join("out.png");
+    let args = |extra: &[&str]| {
+        let mut args = vec![
+            "render",
+            input.to_str().expect("UTF-8 path"),
+            "width-60|format-png",
+            "-o",
+        ];
+        args.push(output.to_str().expect("UTF-8 path"));
+        args.extend_from_slice(extra);
+        renditiond(&args)
+    };
+    let refused = args(&[]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(!output.exists());
+    let done = args(&["--svg-rasterize"]);
+    assert_eq!(done.status.code(), Some(0), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(json_line(&done)["format"], "png");
+    let image = image::open(&output).expect("a PNG");
+    assert_eq!((image.width(), image.height()), (60, 30));
 }

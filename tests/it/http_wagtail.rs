@@ -130,6 +130,7 @@ fn plans_renditions_without_pixels() {
         {"image_id": 2, "spec": "width-32"},
         {"image_id": 9, "spec": "width-32"},
         {"width": 1000, "height": 500, "format": "jpeg", "spec": "max-100x100"},
+        {"width": 1000, "height": 500, "focal_point": {"x": 900, "y": 250, "width": 50, "height": 50}, "spec": "fill-100x100-c100"},
         {"width": 300, "height": 150, "format": "svg", "spec": "width-50.5"},
     ])
     .to_string();
@@ -148,6 +149,7 @@ fn plans_renditions_without_pixels() {
             {"width": 32, "height": 32, "format": "png", "url": url("2", "width-32", "alpha.png")},
             {"error": "Image not found"},
             {"width": 100, "height": 50, "format": "jpeg"},
+            {"width": 100, "height": 100, "format": "png"},
             {"error": "Invalid filter spec: width-50.5"},
         ])
     );
@@ -164,9 +166,11 @@ fn plans_renditions_without_pixels() {
         assert_eq!(reply.status, status);
         assert_eq!(reply.header("www-authenticate"), "Bearer");
     }
-    let bad = server.post("/v1/plan", "{not json", &[("authorization", &auth)]);
-    assert_eq!(bad.status, 400, "{}", bad.text());
-    assert!(bad.text().starts_with("Invalid request"), "{}", bad.text());
+    for body in ["{not json", r#"[{"spec": "width-1", "colour": "red"}]"#] {
+        let bad = server.post("/v1/plan", body, &[("authorization", &auth)]);
+        assert_eq!(bad.status, 400, "{}", bad.text());
+        assert!(bad.text().starts_with("Invalid request"), "{}", bad.text());
+    }
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
+use subtle::ConstantTimeEq;
 
 use crate::http::error::HttpError;
 use crate::state::AppState;
@@ -25,7 +26,7 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+    if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         return Err(HttpError::Unauthorized);
     }
     let items: Vec<PlanItem> = serde_json::from_slice(&body).map_err(|e| {
@@ -40,9 +41,4 @@ pub async fn post(
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(replies))
-}
-
-/// Compares without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
