@@ -97,6 +97,13 @@ pub struct ServeArgs {
     /// Bearer token of POST /v1/plan; unset: the endpoint is off.
     #[arg(long, env = "RENDITIOND_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+    /// Seconds one render may take before it is abandoned (503).
+    #[arg(long, env = "RENDITIOND_RENDER_TIMEOUT", default_value = "8")]
+    pub render_timeout: String,
+    /// Bytes the renders running at once may use together (default: derived
+    /// from the cgroup memory limit, else 1 GiB).
+    #[arg(long, env = "RENDITIOND_MEMORY_BUDGET")]
+    pub memory_budget: Option<String>,
     /// Seconds between SIGTERM (readiness turns false) and closing the listener.
     #[arg(long, env = "RENDITIOND_SHUTDOWN_DELAY", default_value = "0")]
     pub shutdown_delay: String,
@@ -189,6 +196,11 @@ pub struct Config {
     pub wagtail: Option<WagtailConfig>,
     /// Bearer token of POST /v1/plan, when it is on.
     pub api_token: Option<String>,
+    /// How long one render may take.
+    pub render_timeout: Duration,
+    /// Bytes the renders running at once may use together; `None`: derived
+    /// from the host at startup.
+    pub memory_budget: Option<u64>,
     /// Unready time before the listener closes.
     pub shutdown_delay: Duration,
     /// Drain time for in-flight requests.
@@ -420,6 +432,13 @@ impl Config {
             svg_limits,
             wagtail,
             api_token,
+            render_timeout: seconds("RENDITIOND_RENDER_TIMEOUT", &args.render_timeout)?.max(Duration::from_millis(100)),
+            memory_budget: args
+                .memory_budget
+                .as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| number("RENDITIOND_MEMORY_BUDGET", t, 1 << 20))
+                .transpose()?,
             shutdown_delay: seconds("RENDITIOND_SHUTDOWN_DELAY", &args.shutdown_delay)?,
             shutdown_timeout: seconds("RENDITIOND_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
         })

@@ -53,6 +53,12 @@ pub struct Metrics {
     pub renders_in_flight: Gauge,
     /// Renders admitted and waiting for a worker.
     pub render_queue: Gauge,
+    /// Bytes of the memory budget reserved by renders now.
+    pub memory_reserved: Gauge,
+    /// The memory budget of renders, in bytes.
+    pub memory_budget: Gauge,
+    /// Renders abandoned at their deadline.
+    pub render_timeouts: Counter,
 }
 
 impl Default for Metrics {
@@ -71,6 +77,9 @@ impl Metrics {
         let served_bytes = Counter::default();
         let renders_in_flight = Gauge::default();
         let render_queue = Gauge::default();
+        let memory_reserved = Gauge::default();
+        let memory_budget = Gauge::default();
+        let render_timeouts = Counter::default();
         registry.register(
             "renditiond_http_requests",
             "HTTP requests answered, by route and status",
@@ -101,6 +110,21 @@ impl Metrics {
             "Renders admitted and waiting for a worker",
             render_queue.clone(),
         );
+        registry.register(
+            "renditiond_render_memory_reserved_bytes",
+            "Bytes of the render memory budget reserved by renders now",
+            memory_reserved.clone(),
+        );
+        registry.register(
+            "renditiond_render_memory_budget_bytes",
+            "The render memory budget (RENDITIOND_MEMORY_BUDGET), in bytes",
+            memory_budget.clone(),
+        );
+        registry.register(
+            "renditiond_render_timeouts",
+            "Renders abandoned at RENDITIOND_RENDER_TIMEOUT",
+            render_timeouts.clone(),
+        );
         Self {
             registry,
             requests,
@@ -109,6 +133,9 @@ impl Metrics {
             served_bytes,
             renders_in_flight,
             render_queue,
+            memory_reserved,
+            memory_budget,
+            render_timeouts,
         }
     }
 
@@ -152,6 +179,9 @@ mod tests {
             "renditiond_served_bytes_total 0",
             "renditiond_renders_in_flight 0",
             "renditiond_render_queue_length 0",
+            "renditiond_render_memory_reserved_bytes 0",
+            "renditiond_render_memory_budget_bytes 0",
+            "renditiond_render_timeouts_total 0",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -2,11 +2,16 @@
 //! pipeline, with no HTTP in sight.
 //!
 //! [`Renditions::resolve`] finds out which rendition a request stands for
-//! without reading the original: its version and format come from one small
-//! ranged read, cached for a short TTL. [`Renditions::fetch`] then serves it
-//! from memory, the shared store, or a render (one per instance however many
-//! requests ask at once); [`Renditions::publish`] makes sure it is in the
+//! without reading the original: its version, format and headers come from
+//! one small ranged read, cached for a short TTL. [`Renditions::fetch`] then
+//! serves it from memory, the shared store, or a render (one per instance
+//! however many requests ask at once, detached from them so that it always
+//! reaches the cache); [`Renditions::publish`] makes sure it is in the
 //! shared store for redirect mode.
+//!
+//! A render first reserves the memory it may need against the budget (from
+//! the headers and the plan), then reads the original with a byte cap, then
+//! runs on a worker under the render deadline.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,18 +20,27 @@ use bytes::Bytes;
 use moka::future::Cache;
 use thiserror::Error;
 
-use crate::cache::{CachedRendition, MemoryTier, RenditionKey, SharedTier, Tier};
-use crate::format::OutputFormat;
+use crate::cache::{CachedRendition, Lookup, MemoryTier, RenditionKey, SharedTier, Tier};
+use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
-use crate::pipeline::{self, Limits, PipelineError};
-use crate::plan::{self, FocalPoint, FocalPointError, PlanError, Source, SvgOutput, split_spec_focal_point};
+use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
+use crate::plan::{self, FocalPoint, FocalPointError, Plan, PlanError, Source, SvgOutput, split_spec_focal_point};
 use crate::spec::{FilterSpec, SpecError};
-use crate::store::{InvalidKey, Originals, SourceInfo, StorageKey, StoreError};
-use crate::workers::{Overloaded, WorkerFailed, Workers};
+use crate::store::{InvalidKey, Originals, SourceVersion, StorageKey, StoreError};
+use crate::workers::{OverBudget, Overloaded, WorkerFailed, Workers};
 
 /// How long a rendition known to be in the shared store is trusted to still
 /// be there (a lifecycle rule may remove it) before redirect mode checks again.
 const PUBLISHED_TTL: Duration = Duration::from_secs(3600);
+
+/// Bytes the cache of originals' versions and headers may hold.
+pub const SOURCES_CACHE_BYTES: u64 = 32 << 20;
+
+/// Bytes the cache of renditions known to be published may hold.
+pub const PUBLISHED_CACHE_BYTES: u64 = 16 << 20;
+
+/// What a cache entry costs besides its variable parts (map slots, `Arc`s).
+const ENTRY_OVERHEAD: usize = 192;
 
 /// Why a rendition cannot be served.
 #[derive(Debug, Clone, Error)]
@@ -62,9 +76,30 @@ pub enum RenditionError {
     /// Every worker is busy and the queue is full.
     #[error(transparent)]
     Overloaded(#[from] Overloaded),
-    /// A render failed in a way that is renditiond's fault.
+    /// The render would need more memory than the whole budget.
     #[error(transparent)]
-    Worker(#[from] WorkerFailed),
+    OverBudget(#[from] OverBudget),
+    /// The render passed its deadline and was abandoned.
+    #[error("the render took longer than its time limit")]
+    TimedOut,
+    /// A render failed in a way that is renditiond's fault.
+    #[error("a render worker failed: {0}")]
+    Worker(String),
+}
+
+impl From<WorkerFailed> for RenditionError {
+    fn from(error: WorkerFailed) -> Self {
+        match error {
+            WorkerFailed::TimedOut => Self::TimedOut,
+            WorkerFailed::Panicked(reason) => Self::Worker(reason),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for RenditionError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        Self::Worker(error.to_string())
+    }
 }
 
 impl RenditionError {
@@ -79,7 +114,11 @@ impl RenditionError {
         match error {
             StoreError::NotFound => Self::NotFound(key.to_string()),
             StoreError::Changed => Self::Unavailable(format!("{key} changed while it was read")),
-            StoreError::Unavailable(reason) => Self::Unavailable(reason),
+            StoreError::TooLarge { limit } => Self::SourceTooLarge {
+                size: limit.saturating_add(1),
+                limit,
+            },
+            StoreError::TimedOut(_) | StoreError::Unavailable(_) => Self::Unavailable(error.to_string()),
         }
     }
 }
@@ -133,6 +172,28 @@ impl Request {
     }
 }
 
+/// What is known of an original before reading all of it.
+#[derive(Debug, Clone)]
+pub struct SourceInfo {
+    /// Its version.
+    pub version: SourceVersion,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its format, from its first bytes; `None` when it is no known image format.
+    pub format: Option<SourceFormat>,
+    /// What its headers say, when the first bytes hold them (never for SVG).
+    pub probe: Option<Probe>,
+}
+
+impl SourceInfo {
+    /// Bytes this takes in the cache.
+    fn weight(&self, key: &StorageKey) -> u32 {
+        let probe = self.probe.as_ref().map_or(0, Probe::heap_bytes);
+        let total = ENTRY_OVERHEAD + key.as_str().len() + self.version.as_str().len() + probe;
+        u32::try_from(total).unwrap_or(u32::MAX)
+    }
+}
+
 /// A request resolved to the rendition it stands for.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -159,6 +220,8 @@ pub struct Settings {
     pub svg_output: SvgOutput,
     /// The memory tier's size in bytes.
     pub memory_bytes: u64,
+    /// How long one render may run.
+    pub render_timeout: Duration,
 }
 
 /// The rendition service.
@@ -167,7 +230,7 @@ pub struct Renditions {
     originals: Originals,
     shared: Option<SharedTier>,
     sources: Cache<StorageKey, SourceInfo>,
-    memory: MemoryTier,
+    memory: MemoryTier<RenditionError>,
     published: Cache<RenditionKey, Tier>,
     workers: Workers,
     settings: Settings,
@@ -187,18 +250,27 @@ impl Renditions {
             originals,
             shared,
             sources: Cache::builder()
-                .max_capacity(100_000)
+                .max_capacity(SOURCES_CACHE_BYTES)
+                .weigher(|key: &StorageKey, info: &SourceInfo| info.weight(key))
                 .time_to_live(settings.version_ttl)
                 .build(),
             memory: MemoryTier::new(settings.memory_bytes),
             published: Cache::builder()
-                .max_capacity(1_000_000)
+                .max_capacity(PUBLISHED_CACHE_BYTES)
+                .weigher(|key: &RenditionKey, _: &Tier| {
+                    u32::try_from(ENTRY_OVERHEAD + key.name().len()).unwrap_or(u32::MAX)
+                })
                 .time_to_live(PUBLISHED_TTL)
                 .build(),
             workers,
             settings,
             metrics,
         }
+    }
+
+    /// The render memory budget in bytes.
+    pub fn memory_budget(&self) -> u64 {
+        self.workers.budget()
     }
 
     /// What SVG originals become.
@@ -210,9 +282,9 @@ impl Renditions {
     pub async fn resolve(&self, request: Request) -> Result<Resolved, RenditionError> {
         let source = self
             .sources
-            .try_get_with_by_ref(&request.key, self.originals.inspect(&request.key))
+            .try_get_with_by_ref(&request.key, self.inspect(&request.key))
             .await
-            .map_err(|e| RenditionError::store(&request.key, (*e).clone()))?;
+            .map_err(|e| (*e).clone())?;
         if source.size > self.settings.max_source_bytes {
             return Err(RenditionError::SourceTooLarge {
                 size: source.size,
@@ -256,15 +328,39 @@ impl Renditions {
         })
     }
 
+    /// The original's version, size, format and headers, from one ranged read.
+    async fn inspect(&self, key: &StorageKey) -> Result<SourceInfo, RenditionError> {
+        let inspected = self
+            .originals
+            .inspect(key)
+            .await
+            .map_err(|e| RenditionError::store(key, e))?;
+        let format = pipeline::sniff(&inspected.head);
+        let probe = match format {
+            Some(format) if pipeline::reads(format) => pipeline::probe_head(&inspected.head, &self.settings.limits)?,
+            _ => None,
+        };
+        Ok(SourceInfo {
+            version: inspected.version,
+            size: inspected.size,
+            format,
+            probe,
+        })
+    }
+
     /// The rendition's bytes and the tier they came from.
     pub async fn fetch(&self, resolved: &Resolved) -> Result<(Arc<CachedRendition>, Tier), RenditionError> {
-        let made = self
+        let (this, owned) = (self.clone(), resolved.clone());
+        let (made, lookup) = self
             .memory
-            .get_or_make(&resolved.key, self.find_or_render(resolved))
+            .get_or_make(&resolved.key, move || async move { this.find_or_render(&owned).await })
             .await;
-        let (rendition, fresh) = made.map_err(|e| (*e).clone())?;
-        self.metrics.cache_lookup("memory", !fresh);
-        let tier = if fresh { rendition.origin } else { Tier::Memory };
+        self.metrics.cache_lookup("memory", lookup == Lookup::Hit);
+        let rendition = made?;
+        let tier = match lookup {
+            Lookup::Started => rendition.origin,
+            Lookup::Hit | Lookup::Joined => Tier::Memory,
+        };
         Ok((rendition, tier))
     }
 
@@ -337,46 +433,81 @@ impl Renditions {
         }))
     }
 
-    /// Reads the original and renders it on a worker.
+    /// Reserves the render's memory, reads the original and renders it on a
+    /// worker under the render deadline.
     async fn render(&self, resolved: &Resolved) -> Result<Bytes, RenditionError> {
-        let ticket = self.workers.admit()?;
+        let mut ticket = self.workers.admit()?;
         let request = &resolved.request;
-        let original = self.originals.read(&request.key, &resolved.source.version).await;
+        ticket.reserve(self.memory_cost(resolved)).await?;
+        let original = self
+            .originals
+            .read(&request.key, &resolved.source.version, self.settings.max_source_bytes)
+            .await;
         if matches!(original, Err(StoreError::Changed)) {
             // Replaced since it was inspected: look again next time.
             self.sources.invalidate(&request.key).await;
         }
         let original = original.map_err(|e| RenditionError::store(&request.key, e))?;
-        if original.len() as u64 > self.settings.max_source_bytes {
-            return Err(RenditionError::SourceTooLarge {
-                size: original.len() as u64,
-                limit: self.settings.max_source_bytes,
-            });
-        }
         let job = RenderJob {
             original,
             request: request.clone(),
             limits: self.settings.limits,
             svg_output: self.settings.svg_output,
         };
-        // Timed on the worker: the wait for a worker is not render time.
-        let (rendition, seconds) = ticket
-            .run(move || {
+        let (metrics, format) = (self.metrics.clone(), resolved.format);
+        // Timed on the worker, whoever still waits for it: the wait for a
+        // worker is not render time.
+        let ran = ticket
+            .run(self.settings.render_timeout, move |deadline| {
                 let started = Instant::now();
-                (job.run(), started.elapsed().as_secs_f64())
+                let rendition = job.run(&deadline);
+                metrics
+                    .render_seconds
+                    .get_or_create(&FormatLabels { format: format.name() })
+                    .observe(started.elapsed().as_secs_f64());
+                rendition
             })
-            .await?;
-        let rendition = rendition?;
-        self.metrics
-            .render_seconds
-            .get_or_create(&FormatLabels {
-                format: rendition.format.name(),
-            })
-            .observe(seconds);
+            .await;
+        let rendition = match ran.map_err(RenditionError::from).and_then(|r| r) {
+            Err(RenditionError::TimedOut | RenditionError::Pipeline(PipelineError::TimedOut)) => {
+                self.metrics.render_timeouts.inc();
+                return Err(RenditionError::TimedOut);
+            }
+            other => other?,
+        };
         if rendition.format != resolved.format {
-            return Err(WorkerFailed(format!("planned {} but rendered {}", resolved.format, rendition.format)).into());
+            return Err(RenditionError::Worker(format!(
+                "planned {} but rendered {}",
+                resolved.format, rendition.format
+            )));
         }
         Ok(Bytes::from(rendition.bytes))
+    }
+
+    /// The most memory the render of `resolved` may use: from its headers
+    /// and plan when they are known; else the pixel limit's worst case, or
+    /// the whole budget if that is less (the render then runs alone).
+    fn memory_cost(&self, resolved: &Resolved) -> u64 {
+        let source = &resolved.source;
+        let limits = &self.settings.limits;
+        let format = source.format.unwrap_or(SourceFormat::Jpeg);
+        let plan = source
+            .probe
+            .as_ref()
+            .and_then(|probe| plan_for(probe, &resolved.request, self.settings.svg_output).ok());
+        let cost = pipeline::memory_cost(
+            format,
+            source.size,
+            source.probe.as_ref(),
+            plan.as_ref(),
+            resolved.format,
+            limits.max_source_pixels,
+        );
+        if plan.is_some() || format == SourceFormat::Svg {
+            cost
+        } else {
+            cost.min(self.workers.budget())
+        }
     }
 }
 
@@ -389,17 +520,28 @@ struct RenderJob {
 }
 
 impl RenderJob {
-    fn run(self) -> Result<pipeline::Rendition, RenditionError> {
+    fn run(self, deadline: &Deadline) -> Result<pipeline::Rendition, RenditionError> {
         let probe = pipeline::probe(&self.original, &self.limits)?;
-        let source = Source {
-            size: probe.oriented_size(),
-            format: probe.format,
-            focal_point: self.request.focal_point,
-        };
-        let plan =
-            plan::plan(&source, &self.request.spec, self.svg_output).map_err(|e| plan_error(&self.request, e))?;
-        Ok(pipeline::render(&self.original, &probe, &plan, &self.limits)?)
+        deadline.check()?;
+        let plan = plan_for(&probe, &self.request, self.svg_output)?;
+        Ok(pipeline::render_until(
+            &self.original,
+            &probe,
+            &plan,
+            &self.limits,
+            deadline,
+        )?)
     }
+}
+
+/// The plan of `request` on the original `probe` describes.
+fn plan_for(probe: &Probe, request: &Request, svg_output: SvgOutput) -> Result<Plan, RenditionError> {
+    let source = Source {
+        size: probe.oriented_size(),
+        format: probe.format,
+        focal_point: request.focal_point,
+    };
+    plan::plan(&source, &request.spec, svg_output).map_err(|e| plan_error(request, e))
 }
 
 /// Every plan error is the spec's fault on this image: Wagtail's 400.
@@ -409,4 +551,199 @@ fn plan_error(request: &Request, error: PlanError) -> RenditionError {
 
 fn unavailable(error: StoreError) -> RenditionError {
     RenditionError::Unavailable(error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use object_store::memory::InMemory;
+    use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+    use super::*;
+    use crate::store::Store;
+
+    const PHOTO: &[u8] = include_bytes!("../test-images/photo-baseline.jpg");
+
+    struct World {
+        originals: Arc<InMemory>,
+        shared: Arc<InMemory>,
+    }
+
+    impl World {
+        async fn new() -> Self {
+            let world = Self {
+                originals: Arc::new(InMemory::new()),
+                shared: Arc::new(InMemory::new()),
+            };
+            world.put("photo.jpg", PHOTO).await;
+            world.put("notes.txt", b"not an image").await;
+            world
+        }
+
+        async fn put(&self, key: &str, bytes: &[u8]) {
+            self.originals
+                .put(&key.into(), PutPayload::from(bytes.to_vec()))
+                .await
+                .expect("put");
+        }
+
+        /// An instance over these stores.
+        fn instance(&self, tune: impl FnOnce(&mut Settings, &mut (usize, u64))) -> Renditions {
+            let mut settings = Settings {
+                version_ttl: Duration::from_secs(10),
+                max_source_bytes: 1 << 20,
+                limits: Limits::default(),
+                svg_output: SvgOutput::Svg,
+                memory_bytes: 1 << 20,
+                render_timeout: Duration::from_secs(10),
+            };
+            let mut pool = (2, 1 << 30);
+            tune(&mut settings, &mut pool);
+            let metrics = Arc::new(Metrics::new());
+            let store = |inner: &Arc<InMemory>| Store::from_object_store(inner.clone(), Duration::from_secs(5));
+            Renditions::new(
+                Originals::new(store(&self.originals)),
+                Some(SharedTier::new(store(&self.shared), 1 << 20)),
+                Workers::new(pool.0, 4, pool.1, metrics.clone()),
+                settings,
+                metrics,
+            )
+        }
+
+        async fn shared_objects(&self) -> usize {
+            use futures_util::StreamExt;
+            self.shared.list(None).collect::<Vec<_>>().await.len()
+        }
+    }
+
+    /// Renders counted in the metrics, whatever their format.
+    fn renders(renditions: &Renditions) -> u64 {
+        renditions
+            .metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with("renditiond_render_duration_seconds_count"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    async fn resolve(renditions: &Renditions, spec: &str, key: &str) -> Result<Resolved, RenditionError> {
+        renditions.resolve(Request::parse(spec, key)?).await
+    }
+
+    #[tokio::test]
+    async fn renders_once_then_serves_from_memory_and_publishes() {
+        let world = World::new().await;
+        let renditions = world.instance(|_, _| {});
+        let resolved = resolve(&renditions, "fill-30x20|format-webp", "photo.jpg")
+            .await
+            .expect("resolves");
+        let (made, tier) = renditions.fetch(&resolved).await.expect("renders");
+        assert_eq!(
+            (tier, made.format, made.stored),
+            (Tier::Render, OutputFormat::Webp, true)
+        );
+        let (again, tier) = renditions.fetch(&resolved).await.expect("cached");
+        assert_eq!((tier, again.bytes.clone()), (Tier::Memory, made.bytes.clone()));
+        assert_eq!(renders(&renditions), 1);
+        assert_eq!(world.shared_objects().await, 1);
+        assert!(matches!(renditions.publish(&resolved).await, Ok(Tier::Shared)));
+    }
+
+    #[tokio::test]
+    async fn a_second_instance_reads_the_shared_tier_without_rendering() {
+        let world = World::new().await;
+        let first = world.instance(|_, _| {});
+        let resolved = resolve(&first, "width-40|format-webp", "photo.jpg")
+            .await
+            .expect("resolves");
+        let (made, _) = first.fetch(&resolved).await.expect("renders");
+        let second = world.instance(|_, _| {});
+        let resolved = resolve(&second, "width-40|format-webp", "photo.jpg")
+            .await
+            .expect("resolves");
+        let (found, tier) = second.fetch(&resolved).await.expect("found");
+        assert_eq!((tier, found.bytes.clone()), (Tier::Shared, made.bytes.clone()));
+        assert_eq!(renders(&second), 0);
+    }
+
+    #[tokio::test]
+    async fn clients_that_leave_cost_one_render_and_it_is_kept() {
+        let world = World::new().await;
+        let renditions = world.instance(|_, _| {});
+        let resolved = resolve(&renditions, "width-600|format-webp", "photo.jpg")
+            .await
+            .expect("resolves");
+        for _ in 0..20 {
+            // Each client gives up at once, while the render runs.
+            let fetch = renditions.fetch(&resolved);
+            assert!(tokio::time::timeout(Duration::from_micros(10), fetch).await.is_err());
+        }
+        let mut waited = Duration::ZERO;
+        while renders(&renditions) == 0 && waited < Duration::from_secs(10) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            waited += Duration::from_millis(20);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (_, tier) = renditions.fetch(&resolved).await.expect("kept");
+        assert_eq!((tier, renders(&renditions)), (Tier::Memory, 1));
+    }
+
+    #[tokio::test]
+    async fn errors_name_what_went_wrong() {
+        let world = World::new().await;
+        let renditions = world.instance(|settings, _| settings.max_source_bytes = 60_000);
+        assert!(matches!(
+            resolve(&renditions, "width-10", "missing.jpg").await,
+            Err(RenditionError::NotFound(_))
+        ));
+        assert!(matches!(
+            resolve(&renditions, "width-10", "notes.txt").await,
+            Err(RenditionError::Pipeline(PipelineError::UnknownFormat))
+        ));
+        assert!(matches!(
+            resolve(&renditions, "width-10", "photo.jpg").await,
+            Err(RenditionError::SourceTooLarge { .. })
+        ));
+        assert!(matches!(
+            resolve(&renditions, "fill-0x0", "photo.jpg").await,
+            Err(RenditionError::Spec { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_render_over_the_whole_budget_is_refused_and_one_past_its_deadline_abandoned() {
+        let world = World::new().await;
+        // photo.jpg is 640×427: decoding it whole needs about 800 kB.
+        let small = world.instance(|_, pool| pool.1 = 1 << 20);
+        let resolved = resolve(&small, "width-600|format-png", "photo.jpg")
+            .await
+            .expect("resolves");
+        assert!(matches!(
+            small.fetch(&resolved).await,
+            Err(RenditionError::OverBudget(_))
+        ));
+        let hasty = world.instance(|settings, _| settings.render_timeout = Duration::ZERO);
+        let resolved = resolve(&hasty, "width-600|format-png", "photo.jpg")
+            .await
+            .expect("resolves");
+        assert!(matches!(hasty.fetch(&resolved).await, Err(RenditionError::TimedOut)));
+        assert_eq!(hasty.metrics.render_timeouts.get(), 1);
+    }
+
+    #[tokio::test]
+    async fn the_cost_of_a_render_follows_shrink_on_load() {
+        let world = World::new().await;
+        let renditions = world.instance(|_, _| {});
+        let cost = |spec: &'static str| {
+            let renditions = renditions.clone();
+            async move {
+                let resolved = resolve(&renditions, spec, "photo.jpg").await.expect("resolves");
+                renditions.memory_cost(&resolved)
+            }
+        };
+        let (thumbnail, whole) = (cost("width-40").await, cost("width-600").await);
+        // 1/8 shrink-on-load for the thumbnail, the whole 640×427 for the other.
+        assert!(thumbnail < whole, "{thumbnail} {whole}");
+        assert!(whole >= 640 * 427 * 3, "{whole}");
+    }
 }

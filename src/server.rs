@@ -2,6 +2,7 @@
 //! graceful shutdown on SIGTERM or Ctrl-C (unready first, then drain).
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
@@ -20,6 +21,8 @@ use crate::store::Location;
 const EXAMPLE_IMAGE: &str = "photo-baseline.jpg";
 /// The spec of the example URL.
 const EXAMPLE_SPEC: &str = "fill-300x200|format-webp";
+/// How long a connection may idle, or take to send its request head.
+const CLIENT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, Error)]
@@ -83,6 +86,12 @@ async fn run(config: Config) -> Result<(), ServeError> {
             .configure(crate::http::configure)
     })
     .disable_signals()
+    // Idle and slow connections never hold a drain for long: a request head
+    // must arrive within 5 s, an idle keep-alive connection is closed after
+    // 5 s, and a client that does not read its answer after 1 s more.
+    .client_request_timeout(CLIENT_TIMEOUT)
+    .keep_alive(CLIENT_TIMEOUT)
+    .client_disconnect_timeout(Duration::from_secs(1))
     .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
     .listen(listener)?
     .run();

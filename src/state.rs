@@ -58,7 +58,10 @@ impl AppState {
             None => None,
         };
         let metrics = Arc::new(Metrics::new());
-        let workers = Workers::new(config.workers, config.queue_length, metrics.clone());
+        let budget = config
+            .memory_budget
+            .unwrap_or_else(|| default_memory_budget(cgroup_memory_limit(), config.memory_cache_bytes));
+        let workers = Workers::new(config.workers, config.queue_length, budget, metrics.clone());
         let settings = Settings {
             version_ttl: config.version_ttl,
             max_source_bytes: config.max_source_bytes,
@@ -69,6 +72,7 @@ impl AppState {
             },
             svg_output: config.svg_output,
             memory_bytes: config.memory_cache_bytes,
+            render_timeout: config.render_timeout,
         };
         let wagtail = match &config.wagtail {
             Some(site) => Some(WagtailSite {
@@ -87,7 +91,7 @@ impl AppState {
         stores.extend(shared.clone());
         let renditions = Renditions::new(
             Originals::new(originals),
-            shared.map(SharedTier::new),
+            shared.map(|store| SharedTier::new(store, budget)),
             workers,
             settings,
             metrics.clone(),
@@ -106,6 +110,11 @@ impl AppState {
         })
     }
 
+    /// The memory budget of renders in bytes.
+    pub fn memory_budget(&self) -> u64 {
+        self.renditions.memory_budget()
+    }
+
     /// Marks the server as shutting down: it stops being ready.
     pub fn begin_shutdown(&self) {
         self.shutting_down.store(true, Ordering::SeqCst);
@@ -115,4 +124,28 @@ impl AppState {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
+}
+
+/// The render memory budget when none is set: half of what the cgroup
+/// leaves beside the memory cache (the rest is the process, its caches and
+/// the allocator's slack), at least 64 MiB; 1 GiB outside a memory cgroup.
+pub fn default_memory_budget(cgroup_limit: Option<u64>, memory_cache_bytes: u64) -> u64 {
+    match cgroup_limit {
+        Some(limit) => (limit.saturating_sub(memory_cache_bytes) / 2).max(64 << 20),
+        None => 1 << 30,
+    }
+}
+
+/// The memory limit of this process's cgroup (v2 `memory.max`, else v1
+/// `memory.limit_in_bytes`), when there is one.
+fn cgroup_memory_limit() -> Option<u64> {
+    [
+        "/sys/fs/cgroup/memory.max",
+        "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    ]
+    .iter()
+    .filter_map(|path| std::fs::read_to_string(path).ok())
+    .find_map(|text| text.trim().parse::<u64>().ok())
+    // cgroup v1 reports "no limit" as a huge number.
+    .filter(|&limit| limit < 1 << 60)
 }

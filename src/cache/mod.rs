@@ -1,6 +1,6 @@
 //! Rendition caching: identity ([`RenditionKey`]), the in-memory tier and the
 //! shared tier in object storage. Single flight comes from the memory tier:
-//! concurrent requests for one missing rendition wait on one render.
+//! concurrent requests for one missing rendition wait on one detached render.
 
 mod key;
 mod memory;
@@ -11,7 +11,7 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::key::{ENCODER_VERSION, RenditionKey};
-pub use self::memory::MemoryTier;
+pub use self::memory::{Lookup, MemoryTier};
 pub use self::shared::SharedTier;
 use crate::format::OutputFormat;
 

@@ -3,7 +3,7 @@
 //! one rendition never overwrite each other, and readable by a CDN.
 
 use bytes::Bytes;
-use object_store::{Attribute, Attributes, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{Attribute, Attributes, GetOptions, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
 use super::RenditionKey;
 use crate::format::OutputFormat;
@@ -16,12 +16,13 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 #[derive(Debug, Clone)]
 pub struct SharedTier {
     store: Store,
+    max_bytes: u64,
 }
 
 impl SharedTier {
-    /// Renditions kept in `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    /// Renditions kept in `store`, read back only up to `max_bytes` each.
+    pub fn new(store: Store, max_bytes: u64) -> Self {
+        Self { store, max_bytes }
     }
 
     /// The store, for readiness checks.
@@ -32,9 +33,12 @@ impl SharedTier {
     /// The stored rendition, if any.
     pub async fn get(&self, key: &RenditionKey) -> Result<Option<Bytes>, StoreError> {
         let path = path(key)?;
-        let store = self.store.object_store();
-        match self.store.call(async { store.get(&path).await?.bytes().await }).await {
-            Ok(bytes) => Ok(Some(bytes)),
+        match self
+            .store
+            .read_capped(&path, GetOptions::default(), self.max_bytes)
+            .await
+        {
+            Ok((_, bytes)) => Ok(Some(bytes)),
             Err(StoreError::NotFound) => Ok(None),
             Err(e) => Err(e),
         }
@@ -69,7 +73,7 @@ impl SharedTier {
         match tokio::time::timeout(self.store.timeout(), put).await {
             Ok(Ok(_)) | Ok(Err(object_store::Error::AlreadyExists { .. })) => Ok(()),
             Ok(Err(e)) => Err(StoreError::classify(e)),
-            Err(_) => Err(StoreError::Unavailable("no answer to the rendition upload".into())),
+            Err(_) => Err(StoreError::TimedOut(self.store.timeout())),
         }
     }
 }

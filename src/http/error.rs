@@ -102,6 +102,11 @@ impl HttpError {
                     }
                     P::Svg(_) => (StatusCode::UNPROCESSABLE_ENTITY, "bad_svg", p.to_string()),
                     P::Resize(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error".into()),
+                    P::TimedOut => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "render_timeout",
+                        "Rendering took too long, retry later".into(),
+                    ),
                 },
                 R::Unavailable(_) => (
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -112,6 +117,16 @@ impl HttpError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "overloaded",
                     "Too busy, retry later".into(),
+                ),
+                R::OverBudget(_) => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "over_memory_budget",
+                    "The image is too large to render".into(),
+                ),
+                R::TimedOut => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "render_timeout",
+                    "Rendering took too long, retry later".into(),
                 ),
                 R::Worker(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error".into()),
             },

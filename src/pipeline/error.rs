@@ -52,6 +52,9 @@ pub enum PipelineError {
     /// The resizer refused the planned region (a bug, never the client's doing).
     #[error("cannot resize: {0}")]
     Resize(String),
+    /// The render passed its deadline and was abandoned.
+    #[error("the render took longer than its time limit")]
+    TimedOut,
     /// The encoder refused the pixels (e.g. a side beyond the format's maximum).
     #[error("cannot encode the rendition as {format}: {reason}")]
     Encode {

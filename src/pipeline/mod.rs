@@ -18,6 +18,7 @@
 //! encoded like any other.
 
 mod bitmap;
+mod budget;
 pub mod codec;
 mod error;
 mod flatten;
@@ -29,6 +30,7 @@ mod sniff;
 use image::metadata::Orientation;
 
 pub use self::bitmap::{Bitmap, Layout};
+pub use self::budget::{Deadline, memory_cost};
 use self::codec::{avif, image_crate, jpeg, webp};
 pub use self::error::PipelineError;
 pub use self::sniff::sniff;
@@ -81,10 +83,21 @@ struct Header {
     width: u32,
     height: u32,
     orientation: Orientation,
+    /// How the decoder produces pixels, before any conversion.
+    pixels: PixelShape,
     jpeg: Option<jpeg::Header>,
 }
 
 impl Probe {
+    /// Bytes a raster probe holds on the heap (its embedded colour profile),
+    /// for weighing caches of probes.
+    pub fn heap_bytes(&self) -> usize {
+        match &self.source {
+            Probed::Raster(header) => header.jpeg.as_ref().and_then(|j| j.icc.as_ref()).map_or(0, Vec::len),
+            Probed::Svg(_) => 0,
+        }
+    }
+
     /// The size after EXIF orientation: what Wagtail's transform starts from.
     pub fn oriented_size(&self) -> Size {
         match &self.source {
@@ -93,6 +106,27 @@ impl Probe {
                 Size::new(f64::from(w), f64::from(h))
             }
             Probed::Svg(document) => document.size(),
+        }
+    }
+}
+
+/// The bytes of a decoded pixel, for the memory a decode needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PixelShape {
+    /// As the decoder writes them (16-bit channels count 2).
+    bytes_per_pixel: u8,
+    /// Channels.
+    channels: u8,
+    /// Whether one is alpha (the resizer then premultiplies a copy).
+    alpha: bool,
+}
+
+impl PixelShape {
+    fn eight_bit(channels: u8, alpha: bool) -> Self {
+        Self {
+            bytes_per_pixel: channels,
+            channels,
+            alpha,
         }
     }
 }
@@ -134,6 +168,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                 width: header.width,
                 height: header.height,
                 orientation: header.orientation,
+                pixels: PixelShape::eight_bit(header.layout.channels() as u8, false),
                 jpeg: Some(header),
             }
         }
@@ -143,6 +178,12 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                 width: header.width,
                 height: header.height,
                 orientation: Orientation::NoTransforms,
+                // YUV planes at up to 16 bits, then converted to 8-bit RGBA.
+                pixels: PixelShape {
+                    bytes_per_pixel: 6,
+                    channels: 4,
+                    alpha: true,
+                },
                 jpeg: None,
             }
         }
@@ -152,6 +193,11 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                 width: header.width,
                 height: header.height,
                 orientation: header.orientation,
+                pixels: PixelShape {
+                    bytes_per_pixel: header.bytes_per_pixel,
+                    channels: header.channels,
+                    alpha: header.alpha,
+                },
                 jpeg: None,
             }
         }
@@ -173,8 +219,36 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     })
 }
 
+/// What the first bytes of an original tell (a ranged read of its head):
+/// the probe of a raster original whose headers they hold, `None` when the
+/// headers lie beyond them or the original is an SVG (which is probed whole).
+/// An original over the pixel limit is refused here already.
+pub fn probe_head(head: &[u8], limits: &Limits) -> Result<Option<Probe>, PipelineError> {
+    if sniff(head) == Some(SourceFormat::Svg) {
+        return Ok(None);
+    }
+    match probe(head, limits) {
+        Ok(probe) => Ok(Some(probe)),
+        Err(PipelineError::Undecodable { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Renders `plan` from the original `bytes` that `probe` describes.
 pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Rendition, PipelineError> {
+    render_until(bytes, probe, plan, limits, &Deadline::none())
+}
+
+/// [`render`], stopping with [`PipelineError::TimedOut`] at the first check
+/// after `deadline`.
+pub fn render_until(
+    bytes: &[u8],
+    probe: &Probe,
+    plan: &Plan,
+    limits: &Limits,
+    deadline: &Deadline,
+) -> Result<Rendition, PipelineError> {
+    deadline.check()?;
     let format = plan.format();
     if let (Probed::Svg(document), Encoding::Svg) = (&probe.source, plan.encoding) {
         return Ok(Rendition {
@@ -205,6 +279,28 @@ pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Resu
         }
     };
 
+    let (region, (stored_w, stored_h)) = stored_geometry(header, plan, width, height);
+    let Decoded {
+        bitmap: decoded,
+        icc,
+        shrink,
+    } = decode(bytes, probe.format, header, region, (stored_w, stored_h), limits)?;
+    deadline.check()?;
+
+    // Decoded pixel i covers stored pixels i*shrink .. (i+1)*shrink.
+    let scaled = region.map(|v| v / f64::from(shrink));
+    let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
+    drop(decoded);
+    deadline.check()?;
+    let oriented = orient::apply(header.orientation, resized);
+    let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
+    deadline.check()?;
+    encode(flat, plan.encoding, icc.as_deref())
+}
+
+/// The stored region of `header`'s pixels that `plan` crops, and the
+/// output size in stored orientation.
+fn stored_geometry(header: &Header, plan: &Plan, width: u32, height: u32) -> ([f64; 4], (u32, u32)) {
     let crop = plan.crop.to_array().map(|c| c as f64);
     let region = orient::stored_rect(
         header.orientation,
@@ -212,20 +308,19 @@ pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Resu
         f64::from(header.width),
         f64::from(header.height),
     );
-    let (stored_w, stored_h) = orient::oriented_size(header.orientation, width, height);
-    let Decoded {
-        bitmap: decoded,
-        icc,
-        shrink,
-    } = decode(bytes, probe.format, header, region, (stored_w, stored_h), limits)?;
+    (region, orient::oriented_size(header.orientation, width, height))
+}
 
-    // Decoded pixel i covers stored pixels i*shrink .. (i+1)*shrink.
-    let scaled = region.map(|v| v / f64::from(shrink));
-    let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
-    drop(decoded);
-    let oriented = orient::apply(header.orientation, resized);
-    let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
-    encode(flat, plan.encoding, icc.as_deref())
+/// The shrink-on-load denominator a JPEG original is decoded with for `plan`
+/// (1 for other formats).
+fn shrink_for(header: &Header, plan: &Plan) -> u32 {
+    match (&header.jpeg, plan.pixel_size()) {
+        (Some(_), Some((width, height))) => {
+            let (region, output) = stored_geometry(header, plan, width, height);
+            jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output)
+        }
+        _ => 1,
+    }
 }
 
 /// Decoded pixels, their colour profile, and how much they were shrunk on load.

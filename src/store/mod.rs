@@ -10,12 +10,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use object_store::ObjectStore;
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use object_store::{GetOptions, ObjectStore};
 use thiserror::Error;
 
 pub use self::key::{InvalidKey, MAX_KEY_BYTES, StorageKey};
 pub use self::location::{Location, LocationError};
-pub use self::originals::{Originals, SourceInfo, SourceVersion};
+pub use self::originals::{HEAD_BYTES, Inspected, Originals, SourceVersion};
 
 /// A store operation's failure, in this crate's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -26,8 +28,17 @@ pub enum StoreError {
     /// The object changed between two reads.
     #[error("changed while it was read")]
     Changed,
-    /// The store did not answer, answered late, or refused us (credentials,
-    /// network, outage): nothing the client can fix.
+    /// The object has more bytes than the reader allows.
+    #[error("the object has more than {limit} bytes")]
+    TooLarge {
+        /// The limit.
+        limit: u64,
+    },
+    /// The store did not answer within the deadline.
+    #[error("storage did not answer within {0:?}")]
+    TimedOut(Duration),
+    /// The store failed or refused us (credentials, network, outage):
+    /// nothing the client can fix.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
 }
@@ -61,6 +72,16 @@ impl Store {
         })
     }
 
+    /// A store over an object store opened elsewhere (an in-memory one in
+    /// tests); objects keep their attributes.
+    pub fn from_object_store(inner: Arc<dyn ObjectStore>, timeout: Duration) -> Self {
+        Self {
+            inner,
+            timeout,
+            local: false,
+        }
+    }
+
     /// The underlying object store.
     pub fn object_store(&self) -> &dyn ObjectStore {
         self.inner.as_ref()
@@ -81,7 +102,42 @@ impl Store {
     pub async fn call<T>(&self, call: impl Future<Output = object_store::Result<T>>) -> Result<T, StoreError> {
         match tokio::time::timeout(self.timeout, call).await {
             Ok(result) => result.map_err(StoreError::classify),
-            Err(_) => Err(StoreError::Unavailable(format!("no answer within {:?}", self.timeout))),
+            Err(_) => Err(StoreError::TimedOut(self.timeout)),
+        }
+    }
+
+    /// Reads the object at `path` (as `options` say), at most `limit` bytes:
+    /// a larger object is refused from its size before any byte is read,
+    /// and the body is streamed, so a store that reports a wrong size cannot
+    /// make the reader hold more than `limit` bytes either.
+    pub async fn read_capped(
+        &self,
+        path: &object_store::path::Path,
+        options: GetOptions,
+        limit: u64,
+    ) -> Result<(object_store::ObjectMeta, Bytes), StoreError> {
+        let store = self.object_store();
+        let read = async {
+            let result = store.get_opts(path, options).await.map_err(StoreError::classify)?;
+            let meta = result.meta.clone();
+            let expected = result.range.end.saturating_sub(result.range.start);
+            if expected > limit {
+                return Err(StoreError::TooLarge { limit });
+            }
+            let mut body = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
+            let mut stream = result.into_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(StoreError::classify)?;
+                if (body.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                    return Err(StoreError::TooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((meta, body.freeze()))
+        };
+        match tokio::time::timeout(self.timeout, read).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::TimedOut(self.timeout)),
         }
     }
 

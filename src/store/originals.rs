@@ -1,15 +1,14 @@
-//! The originals store: what an original is (its version, size and format,
-//! from one small ranged read) and its bytes.
+//! The originals store: what an original is (its version, size and first
+//! bytes, from one small ranged read) and its bytes, read with a cap.
 
 use bytes::Bytes;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
 
 use super::{StorageKey, Store, StoreError, object_path};
-use crate::format::SourceFormat;
-use crate::pipeline;
 
-/// How many leading bytes are read to recognise an original's format.
-const SNIFF_BYTES: u64 = 4096;
+/// How many leading bytes are read to recognise an original's format and
+/// read its headers (size, orientation) before the whole file is fetched.
+pub const HEAD_BYTES: u64 = 64 * 1024;
 
 /// The version of an original as its store reports it: its ETag, or its size
 /// and modification time where there is none.
@@ -44,15 +43,15 @@ impl SourceVersion {
     }
 }
 
-/// What is known of an original before reading all of it.
+/// What one ranged read tells of an original.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceInfo {
+pub struct Inspected {
     /// Its version.
     pub version: SourceVersion,
     /// Its size in bytes.
     pub size: u64,
-    /// Its format, from its first bytes; `None` when it is no known image format.
-    pub format: Option<SourceFormat>,
+    /// Its first [`HEAD_BYTES`] bytes (all of it, when it is smaller).
+    pub head: Bytes,
 }
 
 /// The store of originals.
@@ -72,46 +71,44 @@ impl Originals {
         &self.store
     }
 
-    /// Looks up the original at `key`: version, size and format in one ranged read.
-    pub async fn inspect(&self, key: &StorageKey) -> Result<SourceInfo, StoreError> {
+    /// Looks up the original at `key`: version, size and first bytes in one
+    /// ranged read.
+    pub async fn inspect(&self, key: &StorageKey) -> Result<Inspected, StoreError> {
         let path = object_path(key.as_str()).map_err(|_| StoreError::NotFound)?;
-        let store = self.store.object_store();
         let options = GetOptions {
-            range: Some(GetRange::Bounded(0..SNIFF_BYTES)),
+            range: Some(GetRange::Bounded(0..HEAD_BYTES)),
             ..GetOptions::default()
         };
-        let ranged = self
-            .store
-            .call(async {
-                let result = store.get_opts(&path, options).await?;
-                let meta = result.meta.clone();
-                Ok((meta, result.bytes().await?))
-            })
-            .await;
-        let (meta, head) = match ranged {
+        let (meta, head) = match self.store.read_capped(&path, options, HEAD_BYTES).await {
             Ok(found) => found,
-            Err(StoreError::NotFound) => return Err(StoreError::NotFound),
-            // An empty object has no byte 0 to range over.
-            Err(_) => (self.store.call(store.head(&path)).await?, Bytes::new()),
+            Err(error @ (StoreError::NotFound | StoreError::TimedOut(_))) => return Err(error),
+            // An empty object has no byte 0 to range over; anything else
+            // that fails the ranged read stays the failure it is.
+            Err(error) => {
+                let meta = self.store.call(self.store.object_store().head(&path)).await?;
+                if meta.size != 0 {
+                    return Err(error);
+                }
+                (meta, Bytes::new())
+            }
         };
-        Ok(SourceInfo {
+        Ok(Inspected {
             version: SourceVersion::of(&meta),
             size: meta.size,
-            format: pipeline::sniff(&head),
+            head,
         })
     }
 
-    /// Reads the whole original, as of `version` when the store has ETags (a
-    /// concurrent replacement then fails instead of mixing versions).
-    pub async fn read(&self, key: &StorageKey, version: &SourceVersion) -> Result<Bytes, StoreError> {
+    /// Reads the whole original, at most `limit` bytes, as of `version` when
+    /// the store has ETags (a concurrent replacement then fails instead of
+    /// mixing versions).
+    pub async fn read(&self, key: &StorageKey, version: &SourceVersion, limit: u64) -> Result<Bytes, StoreError> {
         let path = object_path(key.as_str()).map_err(|_| StoreError::NotFound)?;
-        let store = self.store.object_store();
         let options = GetOptions {
             if_match: version.etag.clone(),
             ..GetOptions::default()
         };
-        self.store
-            .call(async { store.get_opts(&path, options).await?.bytes().await })
-            .await
+        let (_, bytes) = self.store.read_capped(&path, options, limit).await?;
+        Ok(bytes)
     }
 }

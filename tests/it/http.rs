@@ -11,7 +11,7 @@ use crate::support::{root, scratch};
 
 /// A folder of originals: two test images, the invalid ones, a large noisy
 /// JPEG whose PNG renditions take a while; and a secret file beside it.
-fn originals(name: &str) -> PathBuf {
+pub fn originals(name: &str) -> PathBuf {
     let dir = scratch(name);
     let originals = dir.join("originals");
     std::fs::create_dir_all(originals.join("sub dir")).expect("originals folder");
@@ -61,7 +61,7 @@ fn write_large_jpeg(path: &Path) {
         .expect("write large.jpg");
 }
 
-fn local(name: &str, extra: &[(&str, &str)]) -> (Server, PathBuf) {
+pub fn local(name: &str, extra: &[(&str, &str)]) -> (Server, PathBuf) {
     let folder = originals(name);
     let folder_text = folder.to_string_lossy().into_owned();
     let mut settings = vec![("RENDITIOND_ORIGINALS", folder_text.as_str())];

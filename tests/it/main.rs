@@ -16,6 +16,8 @@ mod http_s3;
 mod http_wagtail;
 /// The pure layers stay free of I/O crates.
 mod layout;
+/// Renders detached from clients, deadlines, the memory budget.
+mod limits;
 /// Every test image × the spec matrix through `render` and `plan`.
 mod render_matrix;
 /// A real server on a free port, and an HTTP client.

@@ -20,6 +20,12 @@ pub struct Header {
     pub height: u32,
     /// EXIF orientation (PNG `eXIf`, WebP `EXIF`).
     pub orientation: Orientation,
+    /// Bytes of one decoded pixel (up to 8: 16 bits a channel, four channels).
+    pub bytes_per_pixel: u8,
+    /// Channels of one pixel.
+    pub channels: u8,
+    /// Whether the pixels have alpha.
+    pub alpha: bool,
 }
 
 fn image_format(format: SourceFormat) -> Result<ImageFormat, String> {
@@ -47,6 +53,9 @@ pub fn read_header(bytes: &[u8], format: SourceFormat) -> Result<Header, String>
         width,
         height,
         orientation,
+        bytes_per_pixel: decoder.color_type().bytes_per_pixel(),
+        channels: decoder.color_type().channel_count(),
+        alpha: decoder.color_type().has_alpha(),
     })
 }
 

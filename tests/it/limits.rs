@@ -1,0 +1,207 @@
+//! Resource limits of the running service: renders detached from their
+//! clients, the render deadline, shutdown with a render past it, and the
+//! memory budget under concurrent large renders.
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use crate::http::{local, originals};
+use crate::server::{Server, path};
+
+/// Sends `GET path` and leaves without reading the answer, resetting the
+/// connection (SO_LINGER 0), as a client that gives up does.
+fn request_and_reset(server: &Server, path: &str) -> TcpStream {
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).expect("connects");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").expect("sends");
+    stream
+}
+
+fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on an open socket we own, with a correctly sized value.
+    let set = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(set, 0, "SO_LINGER");
+    drop(stream);
+}
+
+/// Polls until `done` holds, at most `limit`.
+fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn clients_that_reset_cost_one_render_which_is_kept() {
+    let (server, _) = local("resets", &[("RENDITIOND_WORKERS", "2")]);
+    let p = path("width-2900|format-png", "large.jpg");
+    let streams: Vec<TcpStream> = (0..20).map(|_| request_and_reset(&server, &p)).collect();
+    // Every request reaches its handler and joins the render, then leaves.
+    assert!(
+        eventually(Duration::from_secs(10), || server
+            .metric("renditiond_renders_in_flight")
+            == 1.0),
+        "no render started"
+    );
+    streams.into_iter().for_each(reset);
+    assert!(
+        eventually(Duration::from_secs(60), || server.renders() == 1.0),
+        "the render whose clients left was not counted"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.renders(), 1.0, "renders for 20 identical requests");
+    let reply = server.get(&p);
+    assert_eq!(reply.status, 200);
+    let logs = server.logs();
+    let last = logs
+        .iter()
+        .rev()
+        .find(|l| l["message"] == "request" && l["status"] == 200)
+        .expect("logged");
+    assert_eq!(last["cache"], "memory", "the finished render was not kept");
+    assert_eq!(server.renders(), 1.0);
+}
+
+#[test]
+fn a_render_past_its_deadline_answers_503_and_frees_its_worker() {
+    let (server, _) = local(
+        "deadline",
+        &[("RENDITIOND_WORKERS", "1"), ("RENDITIOND_RENDER_TIMEOUT", "0.1")],
+    );
+    let started = Instant::now();
+    let reply = server.get(&path("format-png", "large.jpg"));
+    assert_eq!(
+        (reply.status, reply.header("retry-after"), reply.text().as_str()),
+        (503, "5", "Rendering took too long, retry later")
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert_eq!(server.metric("renditiond_render_timeouts_total"), 1.0);
+    // The one worker is free again for a normal rendition.
+    assert!(
+        eventually(Duration::from_secs(5), || server.metric("renditiond_renders_in_flight")
+            == 0.0),
+        "the worker stayed busy"
+    );
+    let started = Instant::now();
+    assert_eq!(server.get(&path("width-64", "alpha.png")).status, 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+}
+
+#[test]
+fn sigterm_does_not_wait_for_a_render_past_its_deadline() {
+    let (server, _) = local("stuck-shutdown", &[("RENDITIOND_RENDER_TIMEOUT", "0.2")]);
+    let server = Arc::new(server);
+    let slow = {
+        let server = server.clone();
+        std::thread::spawn(move || server.get(&path("format-png", "large.jpg")).status)
+    };
+    assert!(
+        eventually(Duration::from_secs(10), || server
+            .metric("renditiond_renders_in_flight")
+            == 1.0),
+        "no render in flight"
+    );
+    let signalled = Instant::now();
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) }, 0);
+    assert_eq!(slow.join().expect("no panic"), 503);
+    let mut server = Arc::try_unwrap(server).unwrap_or_else(|_| panic!("the server is still shared"));
+    let status = server.wait(Duration::from_secs(10)).expect("the server exits");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+}
+
+/// Peak resident memory of a process, in bytes (`VmHWM`).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+/// A 10000×10000 JPEG (100 megapixels) of smooth gradients.
+fn write_100mp_jpeg(path: &Path) {
+    let (w, h) = (10_000u32, 10_000u32);
+    let image = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x / 40) as u8, (y / 40) as u8, ((x + y) / 80) as u8])
+    });
+    let file = std::fs::File::create(path).expect("create");
+    image::codecs::jpeg::JpegEncoder::new_with_quality(std::io::BufWriter::new(file), 80)
+        .encode_image(&image)
+        .expect("encode");
+}
+
+#[test]
+fn peak_memory_stays_under_the_budget_with_16_large_renders_at_once() {
+    const BUDGET: u64 = 640 << 20;
+    let folder = originals("budget");
+    write_100mp_jpeg(&folder.join("huge.jpg"));
+    let budget = BUDGET.to_string();
+    let server = Arc::new(Server::start(&[
+        ("RENDITIOND_ORIGINALS", folder.to_string_lossy().as_ref()),
+        ("RENDITIOND_WORKERS", "4"),
+        ("RENDITIOND_QUEUE_LENGTH", "16"),
+        ("RENDITIOND_MEMORY_BUDGET", &budget),
+        ("RENDITIOND_MEMORY_CACHE_BYTES", "1048576"),
+        ("RENDITIOND_RENDER_TIMEOUT", "60"),
+    ]));
+    let baseline = peak_rss(server.pid());
+    let n = 16;
+    let barrier = Arc::new(Barrier::new(n));
+    let clients: Vec<_> = (0..n)
+        .map(|i| {
+            let (server, barrier) = (server.clone(), barrier.clone());
+            // Each decodes the whole 100 MP (300 MB): no shrink-on-load.
+            let p = path(&format!("width-{}|format-jpeg", 2600 + i), "huge.jpg");
+            std::thread::spawn(move || {
+                barrier.wait();
+                server.get(&p).status
+            })
+        })
+        .collect();
+    let statuses: Vec<u16> = clients.into_iter().map(|c| c.join().expect("no panic")).collect();
+    assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
+    assert_eq!(server.renders(), n as f64);
+    let peak = peak_rss(server.pid());
+    assert!(
+        peak < baseline + BUDGET,
+        "peak RSS {} MiB over the {} MiB baseline plus the {} MiB budget",
+        peak >> 20,
+        baseline >> 20,
+        BUDGET >> 20
+    );
+    eprintln!(
+        "peak RSS {} MiB (baseline {} MiB, budget {} MiB)",
+        peak >> 20,
+        baseline >> 20,
+        BUDGET >> 20
+    );
+}
