@@ -8,6 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::pipeline::PipelineError;
 use crate::renditions::RenditionError;
+use crate::svg::SvgError;
 use crate::wagtail::DatabaseError;
 
 /// Seconds a client is told to wait after a 503.
@@ -97,6 +98,11 @@ impl HttpError {
                     ),
                     P::OutputTooLarge { .. } => (StatusCode::BAD_REQUEST, "output_too_large", p.to_string()),
                     P::Encode { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "unencodable", p.to_string()),
+                    P::Svg(SvgError::Stopped) => (
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "render_stopped",
+                        "Rendering took too long, retry later".into(),
+                    ),
                     P::Svg(svg) if svg.is_too_large() => {
                         (StatusCode::PAYLOAD_TOO_LARGE, "svg_too_large", p.to_string())
                     }

@@ -34,7 +34,7 @@ pub use self::error::PipelineError;
 pub use self::sniff::sniff;
 use crate::format::{OutputFormat, SourceFormat};
 use crate::plan::{self, Encoding, Plan, Size};
-use crate::svg::{Document, SvgLimits};
+use crate::svg::{Document, SvgError, SvgLimits};
 
 /// Wagtail's `WAGTAILIMAGES_MAX_IMAGE_PIXELS` default, used for both limits.
 pub const DEFAULT_MAX_PIXELS: u64 = 128_000_000;
@@ -122,7 +122,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     let undecodable = |e: String| PipelineError::undecodable(format, e);
     let header = match format {
         SourceFormat::Svg => {
-            let document = Document::parse(bytes, &limits.svg)?;
+            let document = Document::parse(bytes, &svg_limits(limits))?;
             return Ok(Probe {
                 format,
                 source: Probed::Svg(Box::new(document)),
@@ -173,8 +173,29 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     })
 }
 
+/// The SVG limits with embedded rasters held to the limit of raster originals.
+fn svg_limits(limits: &Limits) -> SvgLimits {
+    SvgLimits {
+        max_image_pixels: limits.max_source_pixels,
+        ..limits.svg
+    }
+}
+
 /// Renders `plan` from the original `bytes` that `probe` describes.
 pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Rendition, PipelineError> {
+    render_with(bytes, probe, plan, limits, &|| false)
+}
+
+/// [`render`], asking `should_stop` between the steps of rasterizing an
+/// SVG (before each of its top-level nodes is drawn); when it says to stop,
+/// the render ends with [`SvgError::Stopped`].
+pub fn render_with(
+    bytes: &[u8],
+    probe: &Probe,
+    plan: &Plan,
+    limits: &Limits,
+    should_stop: &dyn Fn() -> bool,
+) -> Result<Rendition, PipelineError> {
     let format = plan.format();
     if let (Probed::Svg(document), Encoding::Svg) = (&probe.source, plan.encoding) {
         return Ok(Rendition {
@@ -198,8 +219,18 @@ pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Resu
     let header = match &probe.source {
         Probed::Raster(header) => header,
         Probed::Svg(document) => {
-            let pixels = rasterize::rasterize(&document.rendition(plan), width, height)
-                .map_err(|e| PipelineError::undecodable(SourceFormat::Svg, e))?;
+            let pixels = rasterize::rasterize(
+                &document.rendition(plan),
+                width,
+                height,
+                &svg_limits(limits),
+                should_stop,
+            )
+            .map_err(|e| match e {
+                rasterize::RasterError::TooCostly(reason) => PipelineError::Svg(SvgError::TooCostly(reason)),
+                rasterize::RasterError::Stopped => PipelineError::Svg(SvgError::Stopped),
+                rasterize::RasterError::Failed(reason) => PipelineError::undecodable(SourceFormat::Svg, reason),
+            })?;
             let flat = flatten::flatten(pixels, None, plan.background, format);
             return encode(flat, plan.encoding, None);
         }

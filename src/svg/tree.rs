@@ -472,6 +472,7 @@ mod tests {
             max_bytes: 1000,
             max_elements: 3,
             max_depth: 2,
+            ..SvgLimits::default()
         };
         assert!(parse("<svg><g/><g/></svg>", &limits).is_ok());
         assert!(matches!(
