@@ -397,6 +397,7 @@ impl Config {
             max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, 1)?,
             max_elements: number("RENDITIOND_SVG_MAX_ELEMENTS", &args.svg_max_elements, 1)?,
             max_depth: number("RENDITIOND_SVG_MAX_DEPTH", &args.svg_max_depth, 1)?,
+            ..SvgLimits::default()
         };
         let wagtail = wagtail(args)?;
         let api_token = match args.api_token.as_deref().map(str::trim) {

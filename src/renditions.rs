@@ -501,7 +501,7 @@ impl Renditions {
             source.probe.as_ref(),
             plan.as_ref(),
             resolved.format,
-            limits.max_source_pixels,
+            limits,
         );
         if plan.is_some() || format == SourceFormat::Svg {
             cost

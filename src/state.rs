@@ -11,6 +11,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::Limits;
 use crate::renditions::{Renditions, Settings};
 use crate::store::{Originals, Store};
+use crate::svg::SvgLimits;
 use crate::wagtail::{ImageTable, WagtailSigner, WagtailSite};
 use crate::workers::Workers;
 
@@ -68,7 +69,12 @@ impl AppState {
             limits: Limits {
                 max_source_pixels: config.max_pixels,
                 max_output_pixels: config.max_pixels,
-                svg: config.svg_limits,
+                // A rasterization reserves all it may allocate: at most a
+                // quarter of the budget, so that others run beside it.
+                svg: SvgLimits {
+                    max_raster_bytes: config.svg_limits.max_raster_bytes.min(budget / 4),
+                    ..config.svg_limits
+                },
             },
             svg_output: config.svg_output,
             memory_bytes: config.memory_cache_bytes,

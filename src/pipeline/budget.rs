@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::error::PipelineError;
-use super::{Header, Probe, Probed};
+use super::{Header, Limits, Probe, Probed};
 use crate::format::{OutputFormat, SourceFormat};
 use crate::plan::Plan;
 
@@ -16,10 +16,6 @@ const FIXED_BYTES: u64 = 4 << 20;
 /// How much memory an SVG document takes per byte of its text, at most,
 /// while it is parsed, sanitized and written again.
 const SVG_BYTES_PER_BYTE: u64 = 32;
-
-/// What rasterizing an SVG may allocate: the canvas, its layers and the
-/// encoded raster.
-pub const SVG_RASTER_BYTES: u64 = 256 << 20;
 
 /// When a render has to stop. Checked cooperatively between steps, so a
 /// render past its deadline ends at the next check with
@@ -60,21 +56,22 @@ impl Deadline {
 /// `plan` the rendition planned from them; without them (headers beyond the
 /// bytes read so far) the bound comes from the pixel limit alone. An SVG is
 /// bounded by its size and, when it becomes a raster `output`, by what the
-/// rasterizer may allocate.
+/// rasterizer may allocate (`limits.svg.max_raster_bytes`).
 pub fn memory_cost(
     format: SourceFormat,
     original_bytes: u64,
     probe: Option<&Probe>,
     plan: Option<&Plan>,
     output: OutputFormat,
-    max_pixels: u64,
+    limits: &Limits,
 ) -> u64 {
+    let max_pixels = limits.max_source_pixels;
     if format == SourceFormat::Svg {
         let document = original_bytes.saturating_mul(SVG_BYTES_PER_BYTE);
         let raster = if output == OutputFormat::Svg {
             0
         } else {
-            SVG_RASTER_BYTES
+            limits.svg.max_raster_bytes
         };
         return FIXED_BYTES.saturating_add(document).saturating_add(raster);
     }

@@ -36,7 +36,7 @@ pub use self::error::PipelineError;
 pub use self::sniff::sniff;
 use crate::format::{OutputFormat, SourceFormat};
 use crate::plan::{self, Encoding, Plan, Size};
-use crate::svg::{Document, SvgLimits};
+use crate::svg::{Document, SvgError, SvgLimits};
 
 /// Wagtail's `WAGTAILIMAGES_MAX_IMAGE_PIXELS` default, used for both limits.
 pub const DEFAULT_MAX_PIXELS: u64 = 128_000_000;
@@ -156,7 +156,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     let undecodable = |e: String| PipelineError::undecodable(format, e);
     let header = match format {
         SourceFormat::Svg => {
-            let document = Document::parse(bytes, &limits.svg)?;
+            let document = Document::parse(bytes, &svg_limits(limits))?;
             return Ok(Probe {
                 format,
                 source: Probed::Svg(Box::new(document)),
@@ -234,6 +234,14 @@ pub fn probe_head(head: &[u8], limits: &Limits) -> Result<Option<Probe>, Pipelin
     }
 }
 
+/// The SVG limits with embedded rasters held to the limit of raster originals.
+fn svg_limits(limits: &Limits) -> SvgLimits {
+    SvgLimits {
+        max_image_pixels: limits.max_source_pixels,
+        ..limits.svg
+    }
+}
+
 /// Renders `plan` from the original `bytes` that `probe` describes.
 pub fn render(bytes: &[u8], probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Rendition, PipelineError> {
     render_until(bytes, probe, plan, limits, &Deadline::none())
@@ -272,8 +280,14 @@ pub fn render_until(
     let header = match &probe.source {
         Probed::Raster(header) => header,
         Probed::Svg(document) => {
-            let pixels = rasterize::rasterize(&document.rendition(plan), width, height)
-                .map_err(|e| PipelineError::undecodable(SourceFormat::Svg, e))?;
+            let pixels = rasterize::rasterize(&document.rendition(plan), width, height, &svg_limits(limits), &|| {
+                deadline.passed()
+            })
+            .map_err(|e| match e {
+                rasterize::RasterError::TooCostly(reason) => PipelineError::Svg(SvgError::TooCostly(reason)),
+                rasterize::RasterError::Stopped => PipelineError::TimedOut,
+                rasterize::RasterError::Failed(reason) => PipelineError::undecodable(SourceFormat::Svg, reason),
+            })?;
             let flat = flatten::flatten(pixels, None, plan.background, format);
             return encode(flat, plan.encoding, None);
         }

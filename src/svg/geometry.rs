@@ -46,6 +46,22 @@ pub struct Intrinsic {
     aspect: AspectRatio,
 }
 
+impl Intrinsic {
+    /// The larger side of the document, in CSS pixels or user units,
+    /// whichever is larger: how far any window of a drawing needs to reach.
+    pub fn extent(&self) -> f64 {
+        [
+            self.size.width,
+            self.size.height,
+            self.view_box.width,
+            self.view_box.height,
+        ]
+        .into_iter()
+        .filter(|v| v.is_finite())
+        .fold(0.0, f64::max)
+    }
+}
+
 /// Reads the intrinsic geometry of the root element.
 pub fn intrinsic(root: &Element) -> Result<Intrinsic, SvgError> {
     let attribute = |name| root.attribute(Namespace::None, name).filter(|v| !v.is_empty());

@@ -19,6 +19,8 @@ mod allowlist;
 mod css;
 mod decode;
 mod dtd;
+mod embedded;
+mod filters;
 mod geometry;
 mod sanitize;
 mod tree;
@@ -26,6 +28,7 @@ mod write;
 
 use thiserror::Error;
 
+pub use self::embedded::raster_dimensions;
 use self::geometry::Intrinsic;
 pub use self::geometry::python_float;
 use self::tree::Element;
@@ -40,6 +43,36 @@ pub struct SvgLimits {
     pub max_elements: usize,
     /// Deepest element nesting.
     pub max_depth: usize,
+    /// Most pixels an embedded raster (`data:` URL in `image` or `feImage`)
+    /// may declare in its header, checked before anything is decoded.
+    /// `pipeline::probe` sets it to `Limits::max_source_pixels`, the limit
+    /// of raster originals.
+    pub max_image_pixels: u64,
+    /// Most primitives one `filter` element may hold.
+    pub max_filter_primitives: usize,
+    /// Most bytes of style sheet text (all `style` elements together).
+    pub max_style_bytes: usize,
+    /// Most style rules, each selector of a selector list counted as one.
+    pub max_css_rules: usize,
+    /// Most parts (type, class, id, attribute and pseudo-class selectors,
+    /// and combinators) of one selector.
+    pub max_selector_parts: usize,
+    /// Most CSS rules × elements a renderer matches (style rules are
+    /// matched against every element).
+    pub max_css_matches: u64,
+    /// Deepest nesting of rasterizer layers: isolated groups (opacity,
+    /// blending, clip paths, masks, filters), with the content of clip
+    /// paths, masks, patterns and `feImage` counted where it is drawn.
+    pub max_layer_depth: usize,
+    /// Most bytes the rasterizer may allocate for one drawing beyond its
+    /// output: group layers, masks, clip paths, filter results, pattern
+    /// tiles and decoded embedded images, summed over the whole drawing.
+    pub max_raster_bytes: u64,
+    /// Most pixel operations one rasterization may cost, estimated before
+    /// drawing: layers composited, shapes filled, images drawn, and every
+    /// filter primitive weighted by its per-pixel cost (kernel size,
+    /// octaves, morphology window).
+    pub max_raster_work: u64,
 }
 
 impl Default for SvgLimits {
@@ -48,6 +81,15 @@ impl Default for SvgLimits {
             max_bytes: 10 * 1024 * 1024,
             max_elements: 100_000,
             max_depth: 256,
+            max_image_pixels: 128_000_000,
+            max_filter_primitives: 64,
+            max_style_bytes: 512 * 1024,
+            max_css_rules: 4_000,
+            max_selector_parts: 32,
+            max_css_matches: 20_000_000,
+            max_layer_depth: 32,
+            max_raster_bytes: 1024 * 1024 * 1024,
+            max_raster_work: 2_000_000_000,
         }
     }
 }
@@ -86,12 +128,21 @@ pub enum SvgError {
     /// The root's size attributes cannot be read.
     #[error("invalid SVG size: {0}")]
     Geometry(String),
+    /// Would cost more than allowed to read or draw: an embedded raster
+    /// over the pixel limit, too many filter primitives, style rules or
+    /// selector parts, layers nested too deep, or a rasterization over its
+    /// allocation or work budget. The text names the limit.
+    #[error("the SVG is too costly to draw: {0}")]
+    TooCostly(String),
 }
 
 impl SvgError {
     /// Whether the SVG was refused for its size rather than its content.
     pub fn is_too_large(&self) -> bool {
-        matches!(self, Self::TooManyBytes { .. } | Self::TooManyElements { .. })
+        matches!(
+            self,
+            Self::TooManyBytes { .. } | Self::TooManyElements { .. } | Self::TooCostly(_)
+        )
     }
 }
 

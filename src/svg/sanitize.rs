@@ -11,15 +11,23 @@
 //!   external `url()`); `style` attributes and elements are rewritten by
 //!   [`css`];
 //! - `use` references are expanded in a count, so a few kilobytes cannot
-//!   stand for billions of elements.
+//!   stand for billions of elements;
+//! - embedded rasters over the pixel limit (by their header) are refused,
+//!   filters with too many primitives are refused, and costly primitive
+//!   parameters are bounded ([`filters`]);
+//! - style sheets are bounded in bytes, rules and selector parts, read in
+//!   linear time, and written as `style` elements small enough that a
+//!   renderer reads them in linear time too ([`css`]); the rules × elements
+//!   a renderer will match are bounded.
 
 use std::collections::HashMap;
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use super::css::CssBudget;
 use super::tree::{Attribute, Element, Namespace, Node};
-use super::{SvgError, SvgLimits, allowlist, css};
+use super::{SvgError, SvgLimits, allowlist, css, embedded, filters, geometry};
 
 /// Base64 as data URLs carry it: standard alphabet, padding optional.
 const DATA_URL_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -32,52 +40,140 @@ pub fn sanitize(root: Element, limits: &SvgLimits) -> Result<Element, SvgError> 
     if root.ns != Namespace::Svg || root.local != "svg" {
         return Err(SvgError::Malformed("the root element is not svg".into()));
     }
-    let clean = clean_element(root).ok_or_else(|| SvgError::Malformed("the root element is not usable".into()))?;
+    let mut cleaner = Cleaner {
+        limits,
+        extent: geometry::intrinsic(&root).map_or(0.0, |i| i.extent()),
+        css: CssBudget::new(limits),
+    };
+    let clean = cleaner
+        .element(root)?
+        .ok_or_else(|| SvgError::Malformed("the root element is not usable".into()))?;
     check_use_expansion(&clean, limits)?;
+    let matches = (cleaner.css.rules() as u64).saturating_mul(count_elements(&clean));
+    if matches > limits.max_css_matches {
+        return Err(SvgError::TooCostly(format!(
+            "{} style rules on {} elements are more than the limit of {} rule matches",
+            cleaner.css.rules(),
+            count_elements(&clean),
+            limits.max_css_matches
+        )));
+    }
     Ok(clean)
 }
 
-fn clean_element(element: Element) -> Option<Element> {
-    if element.ns != Namespace::Svg || !allowlist::element(&element.local) {
-        return None;
+fn count_elements(element: &Element) -> u64 {
+    1 + element.elements().map(count_elements).sum::<u64>()
+}
+
+/// The sanitizer's state over one document.
+struct Cleaner<'l> {
+    limits: &'l SvgLimits,
+    /// The larger side of the root's user space, to bound filter parameters.
+    extent: f64,
+    css: CssBudget,
+}
+
+impl Cleaner<'_> {
+    /// The element cleaned, `None` when it is dropped whole.
+    fn element(&mut self, element: Element) -> Result<Option<Element>, SvgError> {
+        if element.ns != Namespace::Svg || !allowlist::element(&element.local) {
+            return Ok(None);
+        }
+        if allowlist::ANIMATIONS.contains(&element.local.as_str()) && animates_forbidden(&element) {
+            return Ok(None);
+        }
+        let Element {
+            ns,
+            local,
+            attributes,
+            children,
+        } = element;
+        let mut kept = Vec::with_capacity(attributes.len());
+        for attribute in attributes {
+            if let Some(a) = self.attribute(&local, attribute)? {
+                kept.push(a);
+            }
+        }
+        if filters::is_primitive(&local) {
+            filters::bound_primitive(&local, &mut kept, self.extent);
+        }
+        let mut clean = Vec::with_capacity(children.len());
+        for child in children {
+            match child {
+                Node::Element(e) if e.ns == Namespace::Svg && e.local == "style" => self.style(e, &mut clean)?,
+                Node::Element(e) => clean.extend(self.element(e)?.map(Node::Element)),
+                text @ Node::Text(_) => clean.push(text),
+            }
+        }
+        if local == "filter" {
+            let primitives = clean
+                .iter()
+                .filter(|n| matches!(n, Node::Element(e) if filters::is_primitive(&e.local)))
+                .count();
+            if primitives > self.limits.max_filter_primitives {
+                return Err(SvgError::TooCostly(format!(
+                    "a filter has more than the limit of {} primitives",
+                    self.limits.max_filter_primitives
+                )));
+            }
+        }
+        Ok(Some(Element {
+            ns,
+            local,
+            attributes: kept,
+            children: clean,
+        }))
     }
-    if allowlist::ANIMATIONS.contains(&element.local.as_str()) && animates_forbidden(&element) {
-        return None;
-    }
-    let Element {
-        ns,
-        local,
-        attributes,
-        children,
-    } = element;
-    let attributes = attributes
-        .into_iter()
-        .filter_map(|a| clean_attribute(&local, a))
-        .collect();
-    let children = if local == "style" {
-        let text: String = children
+
+    /// A `style` element, rewritten as one or more `style` elements of
+    /// short sheets (the first keeps the attributes, the others all but
+    /// `id`).
+    fn style(&mut self, element: Element, out: &mut Vec<Node>) -> Result<(), SvgError> {
+        let text: String = element
+            .children
             .iter()
             .filter_map(|n| match n {
                 Node::Text(t) => Some(t.as_str()),
                 Node::Element(_) => None,
             })
             .collect();
-        vec![Node::Text(css::stylesheet(&text))]
-    } else {
-        children
-            .into_iter()
-            .filter_map(|n| match n {
-                Node::Element(e) => clean_element(e).map(Node::Element),
-                text @ Node::Text(_) => Some(text),
-            })
-            .collect()
-    };
-    Some(Element {
-        ns,
-        local,
-        attributes,
-        children,
-    })
+        let mut attributes = Vec::new();
+        for attribute in element.attributes {
+            if let Some(a) = self.attribute("style", attribute)? {
+                attributes.push(a);
+            }
+        }
+        let mut chunks = css::stylesheet(&text, &mut self.css)?;
+        if chunks.is_empty() {
+            chunks.push(String::new());
+        }
+        for (i, chunk) in chunks.into_iter().enumerate() {
+            let mut style = Element::new(Namespace::Svg, "style");
+            style.attributes = if i == 0 {
+                attributes.clone()
+            } else {
+                attributes.iter().filter(|a| a.local != "id").cloned().collect()
+            };
+            style.children.push(Node::Text(chunk));
+            out.push(Node::Element(style));
+        }
+        Ok(())
+    }
+
+    fn attribute(&self, element: &str, attribute: Attribute) -> Result<Option<Attribute>, SvgError> {
+        let Attribute { ns, local, value } = attribute;
+        if local.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on")) {
+            return Ok(None);
+        }
+        let value = match (ns, local.as_str()) {
+            (Namespace::None | Namespace::Xlink, "href") => clean_href(element, &value, self.limits)?,
+            (Namespace::None, "style") => css::declarations(&value),
+            (Namespace::None, name) if allowlist::attribute(name) && css::safe_value(&value) => Some(value),
+            (Namespace::Xml, name) if allowlist::xml_attribute(name) && css::safe_value(&value) => Some(value),
+            _ => None,
+        };
+        Ok(value.map(|value| Attribute { ns, local, value }))
+    }
 }
 
 /// Whether an animation element would write a link, a handler or a style.
@@ -93,56 +189,50 @@ fn animates_forbidden(element: &Element) -> bool {
     local == "href" || local.starts_with("on") || local == "style"
 }
 
-fn clean_attribute(element: &str, attribute: Attribute) -> Option<Attribute> {
-    let Attribute { ns, local, value } = attribute;
-    if local.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("on")) {
-        return None;
-    }
-    let value = match (ns, local.as_str()) {
-        (Namespace::None | Namespace::Xlink, "href") => clean_href(element, &value)?,
-        (Namespace::None, "style") => css::declarations(&value)?,
-        (Namespace::None, name) if allowlist::attribute(name) && css::safe_value(&value) => value,
-        (Namespace::Xml, name) if allowlist::xml_attribute(name) && css::safe_value(&value) => value,
-        _ => return None,
-    };
-    Some(Attribute { ns, local, value })
-}
-
 /// A link target kept: a fragment, or embedded raster data where an image
-/// is expected.
-fn clean_href(element: &str, value: &str) -> Option<String> {
+/// is expected; an error when that raster declares more pixels than allowed.
+fn clean_href(element: &str, value: &str, limits: &SvgLimits) -> Result<Option<String>, SvgError> {
     let value = value.trim();
     if css::is_fragment(value) {
-        return Some(value.to_owned());
+        return Ok(Some(value.to_owned()));
     }
-    (allowlist::RASTER_HREF.contains(&element) && is_raster_data_url(value)).then(|| value.to_owned())
+    if !allowlist::RASTER_HREF.contains(&element) {
+        return Ok(None);
+    }
+    let Some((width, height)) = raster_data_url(value) else {
+        return Ok(None);
+    };
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > limits.max_image_pixels {
+        return Err(SvgError::TooCostly(format!(
+            "an embedded image of {width}x{height} pixels is over the limit of {} pixels",
+            limits.max_image_pixels
+        )));
+    }
+    Ok((pixels > 0).then(|| value.to_owned()))
 }
 
-/// `data:image/(png|jpeg|gif|webp)[;...];base64,...` whose bytes are that format.
-fn is_raster_data_url(value: &str) -> bool {
-    let Some((header, payload)) = value.split_once(',') else {
-        return false;
-    };
+/// The declared size of `data:image/(png|jpeg|gif|webp)[;...];base64,...`
+/// whose bytes are that format.
+fn raster_data_url(value: &str) -> Option<(u32, u32)> {
+    let (header, payload) = value.split_once(',')?;
     let header = header.to_ascii_lowercase();
-    let Some(media) = header.strip_prefix("data:") else {
-        return false;
-    };
+    let media = header.strip_prefix("data:")?;
     let mut parts = media.split(';').map(str::trim);
     let mime = parts.next().unwrap_or_default();
     if !parts.any(|p| p == "base64") {
-        return false;
+        return None;
     }
     let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    let Ok(bytes) = DATA_URL_BASE64.decode(compact) else {
-        return false;
-    };
-    match mime {
+    let bytes = DATA_URL_BASE64.decode(compact).ok()?;
+    let format = match mime {
         "image/png" => infer::image::is_png(&bytes),
         "image/jpeg" | "image/jpg" => infer::image::is_jpeg(&bytes),
         "image/gif" => infer::image::is_gif(&bytes),
         "image/webp" => infer::image::is_webp(&bytes),
         _ => false,
-    }
+    };
+    format.then(|| embedded::raster_dimensions(&bytes)).flatten()
 }
 
 /// Counts the elements the document stands for once every `use` is
@@ -276,7 +366,13 @@ mod tests {
             ("textPath", "#p(x)", false),
         ];
         for (element, href, kept) in cases {
-            assert_eq!(clean_href(element, href).is_some(), kept, "{element} {href}");
+            assert_eq!(
+                clean_href(element, href, &SvgLimits::default())
+                    .expect("within limits")
+                    .is_some(),
+                kept,
+                "{element} {href}"
+            );
         }
     }
 

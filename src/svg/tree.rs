@@ -7,6 +7,8 @@
 //! resolved to namespaces, so what an element or attribute *is* never
 //! depends on how its prefix is spelled.
 
+use std::collections::HashMap;
+
 use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
@@ -135,7 +137,7 @@ pub fn parse(text: &str, limits: &SvgLimits) -> Result<Element, SvgError> {
         entities: Entities::new(),
         // References may add at most as much text as the limit allows the file.
         expansion_budget: limits.max_bytes,
-        scopes: Vec::new(),
+        scopes: HashMap::new(),
         open: Vec::new(),
         elements: 0,
         limits,
@@ -190,10 +192,12 @@ pub fn parse(text: &str, limits: &SvgLimits) -> Result<Element, SvgError> {
 struct Parser<'l> {
     entities: Entities,
     expansion_budget: usize,
-    /// `(prefix, uri)` bindings in scope; `""` is the default namespace.
-    scopes: Vec<(String, String)>,
-    /// Open elements, each with how many bindings it declared.
-    open: Vec<(Element, usize)>,
+    /// The bindings in scope per prefix, innermost last; `""` is the
+    /// default namespace. A lookup is one hash probe, however many
+    /// bindings are in scope.
+    scopes: HashMap<String, Vec<Namespace>>,
+    /// Open elements, each with the prefixes it declared.
+    open: Vec<(Element, Vec<String>)>,
     elements: usize,
     limits: &'l SvgLimits,
 }
@@ -219,7 +223,7 @@ impl Parser<'_> {
             raw.push((name, value));
         }
         // Declarations first: they apply to the element's own name and attributes.
-        let mut bindings = 0;
+        let mut bindings = Vec::new();
         for (name, value) in &raw {
             let prefix = match name.strip_prefix("xmlns") {
                 Some("") => "",
@@ -229,8 +233,11 @@ impl Parser<'_> {
                 },
                 None => continue,
             };
-            self.scopes.push((prefix.to_owned(), value.clone()));
-            bindings += 1;
+            self.scopes
+                .entry(prefix.to_owned())
+                .or_default()
+                .push(Namespace::from_uri(value));
+            bindings.push(prefix.to_owned());
         }
         let name = start.name();
         let (prefix, local) = split(utf8(name.as_ref())?);
@@ -256,7 +263,14 @@ impl Parser<'_> {
 
     fn close(&mut self) -> Result<Element, SvgError> {
         let (element, bindings) = self.open.pop().ok_or_else(|| malformed("unmatched end tag"))?;
-        self.scopes.truncate(self.scopes.len() - bindings);
+        for prefix in bindings {
+            if let Some(stack) = self.scopes.get_mut(&prefix) {
+                stack.pop();
+                if stack.is_empty() {
+                    self.scopes.remove(&prefix);
+                }
+            }
+        }
         Ok(element)
     }
 
@@ -282,8 +296,8 @@ impl Parser<'_> {
         if prefix == "xml" {
             return Ok(Namespace::Xml);
         }
-        match self.scopes.iter().rev().find(|(p, _)| p == prefix) {
-            Some((_, uri)) => Ok(Namespace::from_uri(uri)),
+        match self.scopes.get(prefix).and_then(|stack| stack.last()) {
+            Some(ns) => Ok(*ns),
             None if prefix.is_empty() => Ok(Namespace::None),
             None => Err(malformed(format!("undeclared namespace prefix {prefix:?}"))),
         }
@@ -418,6 +432,21 @@ mod tests {
     }
 
     #[test]
+    fn bindings_end_with_their_element() {
+        let root = tree(concat!(
+            r#"<svg xmlns="http://www.w3.org/2000/svg" xmlns:p="http://www.w3.org/1999/xlink">"#,
+            r#"<g xmlns:p="urn:other"><use p:href="a"/></g><use p:href="b"/></svg>"#
+        ))
+        .unwrap();
+        let inner = root.elements().next().and_then(|g| g.elements().next()).unwrap();
+        assert_eq!(inner.attributes[0].ns, Namespace::Other);
+        let outer = root.elements().nth(1).unwrap();
+        assert_eq!(outer.attribute(Namespace::Xlink, "href"), Some("b"));
+        let unbound = r#"<svg xmlns="http://www.w3.org/2000/svg"><g xmlns:q="urn:q"/><q:g/></svg>"#;
+        assert!(matches!(tree(unbound), Err(SvgError::Malformed(_))));
+    }
+
+    #[test]
     fn a_document_without_namespaces_is_svg() {
         let root = tree("<svg><rect/></svg>").unwrap();
         assert_eq!(root.ns, Namespace::Svg);
@@ -443,6 +472,7 @@ mod tests {
             max_bytes: 1000,
             max_elements: 3,
             max_depth: 2,
+            ..SvgLimits::default()
         };
         assert!(parse("<svg><g/><g/></svg>", &limits).is_ok());
         assert!(matches!(

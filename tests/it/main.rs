@@ -26,6 +26,8 @@ mod server;
 mod support;
 /// SVG originals: the hostile and benign corpora through the library.
 mod svg;
+/// SVG resource bombs: refused as too costly, or drawn, quickly.
+mod svg_bombs;
 /// Wagtail's vectors against the library.
 mod vectors;
 /// renditiond against a real Wagtail install (needs the test venv).
