@@ -40,12 +40,14 @@ pub struct Ticket {
 }
 
 impl Workers {
-    /// A pool running `workers` jobs at once with `queue` more waiting.
+    /// A pool running `workers` jobs at once (at least one, at most what a
+    /// semaphore holds) with `queue` more waiting; the sum saturates.
     pub fn new(workers: usize, queue: usize, metrics: Arc<Metrics>) -> Self {
+        let workers = workers.clamp(1, Semaphore::MAX_PERMITS);
         Self {
-            running: Arc::new(Semaphore::new(workers.max(1))),
+            running: Arc::new(Semaphore::new(workers)),
             admitted: Arc::new(AtomicUsize::new(0)),
-            capacity: workers.max(1) + queue,
+            capacity: workers.saturating_add(queue),
             metrics,
         }
     }
@@ -119,6 +121,14 @@ mod tests {
         drop(tickets);
         assert!(workers.admit().is_ok());
         assert_eq!(workers.metrics.render_queue.get(), 0);
+    }
+
+    #[test]
+    fn any_sizes_make_a_pool() {
+        for (workers, queue) in [(usize::MAX, usize::MAX), (usize::MAX, 0), (0, usize::MAX), (0, 0)] {
+            let pool = Workers::new(workers, queue, Arc::new(Metrics::new()));
+            assert!(pool.admit().is_ok(), "{workers} {queue}");
+        }
     }
 
     #[tokio::test]

@@ -30,7 +30,7 @@ fn pure_layers_import_no_service_crates() {
         "src/format.rs",
         "src/cache/key.rs",
         "src/store/key.rs",
-        "src/http/signature.rs",
+        "src/signature.rs",
         "src/wagtail/signature.rs",
     ];
     let mut offences = Vec::new();
@@ -49,6 +49,20 @@ fn pure_layers_import_no_service_crates() {
     assert!(
         offences.is_empty(),
         "pure modules use service crates:\n{}",
+        offences.join("\n")
+    );
+}
+
+#[test]
+fn the_shared_state_does_not_depend_on_the_http_layer() {
+    let text = std::fs::read_to_string(root().join("src/state.rs")).expect("readable source");
+    let offences: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//") && l.contains("crate::http"))
+        .collect();
+    assert!(
+        offences.is_empty(),
+        "src/state.rs uses the HTTP layer:\n{}",
         offences.join("\n")
     );
 }

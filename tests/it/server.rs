@@ -225,5 +225,5 @@ pub fn signed(secret: &str, spec: &str, key: &str) -> String {
 /// The signed path of `spec` and `key` with [`KEY`], from the library (which
 /// signs keys `sign` would refuse, for the confinement tests).
 pub fn path(spec: &str, key: &str) -> String {
-    renditiond::http::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).signed_path(spec, key)
+    renditiond::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).signed_path(spec, key)
 }
