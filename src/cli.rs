@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use renditiond::config::ServeArgs;
 use renditiond::format::SourceFormat;
 use renditiond::plan::{FocalPoint, SvgOutput};
+use renditiond::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS};
 
 /// Wagtail-compatible image renditions.
 #[derive(Debug, Parser)]
@@ -83,6 +84,12 @@ pub struct SignArgs {
     /// Comma-separated signing keys; the first signs.
     #[arg(long, env = "RENDITIOND_SIGNING_KEYS", hide_env_values = true)]
     pub signing_keys: String,
+    /// The longest filter spec the server takes, in bytes.
+    #[arg(long, env = "RENDITIOND_SPEC_MAX_BYTES", default_value_t = DEFAULT_MAX_SPEC_BYTES.to_string())]
+    pub spec_max_bytes: String,
+    /// The most operations of a filter spec the server takes.
+    #[arg(long, env = "RENDITIOND_SPEC_MAX_OPERATIONS", default_value_t = DEFAULT_MAX_SPEC_OPERATIONS.to_string())]
+    pub spec_max_operations: String,
 }
 
 /// What `--svg-rasterize` asks for.

@@ -11,8 +11,9 @@ use url::Url;
 
 use crate::pipeline::DEFAULT_MAX_PIXELS;
 use crate::plan::SvgOutput;
+use crate::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS, SpecLimits};
 use crate::store::{Location, LocationError};
-use crate::svg::SvgLimits;
+use crate::svg::{MAX_SVG_DEPTH, SvgLimits};
 use crate::wagtail::{DEFAULT_TABLE, is_plain_identifier};
 
 /// The raw settings of `renditiond serve`, as given.
@@ -84,6 +85,19 @@ pub struct ServeArgs {
     /// The deepest element nesting of an SVG (deeper: 422).
     #[arg(long, env = "RENDITIOND_SVG_MAX_DEPTH", default_value_t = SvgLimits::default().max_depth.to_string())]
     pub svg_max_depth: String,
+    /// The longest filter spec, in bytes (a focal point suffix included; longer: 400).
+    #[arg(long, env = "RENDITIOND_SPEC_MAX_BYTES", default_value_t = DEFAULT_MAX_SPEC_BYTES.to_string())]
+    pub spec_max_bytes: String,
+    /// The most `|`-separated operations of a filter spec (more: 400).
+    #[arg(long, env = "RENDITIOND_SPEC_MAX_OPERATIONS", default_value_t = DEFAULT_MAX_SPEC_OPERATIONS.to_string())]
+    pub spec_max_operations: String,
+    /// Seconds one render may take before it is abandoned (503).
+    #[arg(long, env = "RENDITIOND_RENDER_TIMEOUT", default_value = "8")]
+    pub render_timeout: String,
+    /// Bytes the renders running at once may use together (default: derived
+    /// from the cgroup memory limit, else 1 GiB).
+    #[arg(long, env = "RENDITIOND_MEMORY_BUDGET")]
+    pub memory_budget: Option<String>,
     /// Wagtail's SECRET_KEY (comma-separated for rotation: the first signs,
     /// all verify); with the database URL it turns on the /images/ route.
     #[arg(long, env = "RENDITIOND_WAGTAIL_SECRET_KEY", hide_env_values = true)]
@@ -97,13 +111,6 @@ pub struct ServeArgs {
     /// Bearer token of POST /v1/plan; unset: the endpoint is off.
     #[arg(long, env = "RENDITIOND_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
-    /// Seconds one render may take before it is abandoned (503).
-    #[arg(long, env = "RENDITIOND_RENDER_TIMEOUT", default_value = "8")]
-    pub render_timeout: String,
-    /// Bytes the renders running at once may use together (default: derived
-    /// from the cgroup memory limit, else 1 GiB).
-    #[arg(long, env = "RENDITIOND_MEMORY_BUDGET")]
-    pub memory_budget: Option<String>,
     /// Seconds between SIGTERM (readiness turns false) and closing the listener.
     #[arg(long, env = "RENDITIOND_SHUTDOWN_DELAY", default_value = "0")]
     pub shutdown_delay: String,
@@ -192,15 +199,17 @@ pub struct Config {
     pub svg_output: SvgOutput,
     /// Bounds on SVG originals.
     pub svg_limits: SvgLimits,
+    /// Bounds on filter specs.
+    pub spec_limits: SpecLimits,
+    /// How long one render may take.
+    pub render_timeout: Duration,
+    /// Bytes of memory renders may use; `None`: derive it from the cgroup
+    /// limit at start.
+    pub memory_budget: Option<u64>,
     /// The Wagtail site, when the /images/ route is on.
     pub wagtail: Option<WagtailConfig>,
     /// Bearer token of POST /v1/plan, when it is on.
     pub api_token: Option<String>,
-    /// How long one render may take.
-    pub render_timeout: Duration,
-    /// Bytes the renders running at once may use together; `None`: derived
-    /// from the host at startup.
-    pub memory_budget: Option<u64>,
     /// Unready time before the listener closes.
     pub shutdown_delay: Duration,
     /// Drain time for in-flight requests.
@@ -224,17 +233,85 @@ fn err(var: &'static str, reason: impl ToString) -> ConfigError {
     }
 }
 
-fn number<T>(var: &'static str, text: &str, min: T) -> Result<T, ConfigError>
+/// The bounds of every numeric setting, inclusive.
+pub mod bounds {
+    /// `RENDITIOND_WORKERS`: tokio's blocking pool runs at most 512 threads.
+    pub const WORKERS: (usize, usize) = (1, 512);
+    /// `RENDITIOND_QUEUE_LENGTH`.
+    pub const QUEUE_LENGTH: (usize, usize) = (0, 10_000);
+    /// `RENDITIOND_MEMORY_CACHE_BYTES`: up to 1 TiB.
+    pub const MEMORY_CACHE_BYTES: (u64, u64) = (0, 1 << 40);
+    /// `RENDITIOND_MAX_SOURCE_BYTES`: up to 4 GiB.
+    pub const MAX_SOURCE_BYTES: (u64, u64) = (1, 1 << 32);
+    /// `RENDITIOND_MAX_PIXELS`: up to 2³² (a 65,535-pixel square JPEG).
+    pub const MAX_PIXELS: (u64, u64) = (1, 1 << 32);
+    /// `RENDITIOND_SVG_MAX_BYTES`: up to 256 MiB.
+    pub const SVG_MAX_BYTES: (usize, usize) = (1, 256 << 20);
+    /// `RENDITIOND_SVG_MAX_ELEMENTS`.
+    pub const SVG_MAX_ELEMENTS: (usize, usize) = (1, 10_000_000);
+    /// `RENDITIOND_SVG_MAX_DEPTH`: what the parser, sanitizer, writer and
+    /// resvg are tested to survive on a 2 MiB worker stack.
+    pub const SVG_MAX_DEPTH: (usize, usize) = (1, super::MAX_SVG_DEPTH);
+    /// `RENDITIOND_SPEC_MAX_BYTES`.
+    pub const SPEC_MAX_BYTES: (usize, usize) = (16, 4096);
+    /// `RENDITIOND_SPEC_MAX_OPERATIONS`.
+    pub const SPEC_MAX_OPERATIONS: (usize, usize) = (1, 64);
+    /// `RENDITIOND_MEMORY_BUDGET`: 16 MiB to 1 TiB.
+    pub const MEMORY_BUDGET: (u64, u64) = (16 << 20, 1 << 40);
+    /// `RENDITIOND_VERSION_TTL`, seconds.
+    pub const VERSION_TTL: (f64, f64) = (0.0, 86_400.0);
+    /// `RENDITIOND_STORAGE_TIMEOUT`, seconds.
+    pub const STORAGE_TIMEOUT: (f64, f64) = (0.1, 600.0);
+    /// `RENDITIOND_RENDER_TIMEOUT`, seconds.
+    pub const RENDER_TIMEOUT: (f64, f64) = (0.1, 600.0);
+    /// `RENDITIOND_SHUTDOWN_DELAY`, seconds.
+    pub const SHUTDOWN_DELAY: (f64, f64) = (0.0, 600.0);
+    /// `RENDITIOND_SHUTDOWN_TIMEOUT`, seconds.
+    pub const SHUTDOWN_TIMEOUT: (f64, f64) = (0.0, 3_600.0);
+}
+
+/// The least length of a signing key, in bytes (server and `renditiond sign`).
+pub const MIN_SIGNING_KEY_BYTES: usize = 16;
+
+/// A whole number within `(min, max)`, inclusive.
+fn number<T>(var: &'static str, text: &str, (min, max): (T, T)) -> Result<T, ConfigError>
 where
     T: FromStr + PartialOrd + std::fmt::Display,
 {
     match text.trim().parse::<T>() {
-        Ok(n) if n >= min => Ok(n),
+        Ok(n) if n >= min && n <= max => Ok(n),
         _ => Err(err(
             var,
-            format!("expected a whole number of at least {min}, got {text:?}"),
+            format!("expected a whole number from {min} to {max}, got {text:?}"),
         )),
     }
+}
+
+/// The signing keys of `/r/` URLs: comma-separated, each trimmed and at
+/// least [`MIN_SIGNING_KEY_BYTES`] long. The one rule of the server and
+/// `renditiond sign`.
+pub fn signing_keys(text: &str) -> Result<Vec<Vec<u8>>, ConfigError> {
+    let keys: Vec<&str> = text.split(',').map(str::trim).collect();
+    if keys.iter().any(|k| k.len() < MIN_SIGNING_KEY_BYTES) {
+        return Err(err(
+            "RENDITIOND_SIGNING_KEYS",
+            format!("every key must be at least {MIN_SIGNING_KEY_BYTES} characters long"),
+        ));
+    }
+    Ok(keys.into_iter().map(|k| k.as_bytes().to_vec()).collect())
+}
+
+/// The bounds on filter specs, from their two settings (the server's and
+/// `renditiond sign`'s).
+pub fn spec_limits(max_bytes: &str, max_operations: &str) -> Result<SpecLimits, ConfigError> {
+    Ok(SpecLimits {
+        max_bytes: number("RENDITIOND_SPEC_MAX_BYTES", max_bytes, bounds::SPEC_MAX_BYTES)?,
+        max_operations: number(
+            "RENDITIOND_SPEC_MAX_OPERATIONS",
+            max_operations,
+            bounds::SPEC_MAX_OPERATIONS,
+        )?,
+    })
 }
 
 /// The Wagtail settings: both the secret key and the database, or neither.
@@ -270,13 +347,17 @@ fn wagtail(args: &ServeArgs) -> Result<Option<WagtailConfig>, ConfigError> {
             format!("expected a plain table name, got {table:?}"),
         ));
     }
+    // Django keys are used exactly as written (no trimming inside).
+    let secret_keys: Vec<Vec<u8>> = keys
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(|k| k.as_bytes().to_vec())
+        .collect();
+    if secret_keys.is_empty() {
+        return Err(err("RENDITIOND_WAGTAIL_SECRET_KEY", "no key given"));
+    }
     Ok(Some(WagtailConfig {
-        // Django keys are used exactly as written (no trimming inside).
-        secret_keys: keys
-            .split(',')
-            .filter(|k| !k.is_empty())
-            .map(|k| k.as_bytes().to_vec())
-            .collect(),
+        secret_keys,
         database_url: read_only(&url),
         image_table: table.to_owned(),
     }))
@@ -293,10 +374,14 @@ fn read_only(url: &str) -> String {
     }
 }
 
-fn seconds(var: &'static str, text: &str) -> Result<Duration, ConfigError> {
+/// A number of seconds within `(min, max)`, inclusive (never NaN or infinite).
+fn seconds(var: &'static str, text: &str, (min, max): (f64, f64)) -> Result<Duration, ConfigError> {
     match text.trim().parse::<f64>() {
-        Ok(s) if (0.0..=86_400.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        _ => Err(err(var, format!("expected a number of seconds, got {text:?}"))),
+        Ok(s) if (min..=max).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        _ => Err(err(
+            var,
+            format!("expected a number of seconds from {min} to {max}, got {text:?}"),
+        )),
     }
 }
 
@@ -329,16 +414,7 @@ impl Config {
             .transpose()?;
         let signing_keys: Vec<Vec<u8>> = match args.signing_keys.as_deref() {
             None => Vec::new(),
-            Some(text) => {
-                let keys: Vec<&str> = text.split(',').map(str::trim).collect();
-                if keys.iter().any(|k| k.len() < 16) {
-                    return Err(err(
-                        "RENDITIOND_SIGNING_KEYS",
-                        "every key must be at least 16 characters long",
-                    ));
-                }
-                keys.into_iter().map(|k| k.as_bytes().to_vec()).collect()
-            }
+            Some(text) => signing_keys(text)?,
         };
         let action = match args.action.trim() {
             "serve" => Action::Serve,
@@ -394,10 +470,19 @@ impl Config {
             SvgOutput::Svg
         };
         let svg_limits = SvgLimits {
-            max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, 1)?,
-            max_elements: number("RENDITIOND_SVG_MAX_ELEMENTS", &args.svg_max_elements, 1)?,
-            max_depth: number("RENDITIOND_SVG_MAX_DEPTH", &args.svg_max_depth, 1)?,
+            max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, bounds::SVG_MAX_BYTES)?,
+            max_elements: number(
+                "RENDITIOND_SVG_MAX_ELEMENTS",
+                &args.svg_max_elements,
+                bounds::SVG_MAX_ELEMENTS,
+            )?,
+            max_depth: number("RENDITIOND_SVG_MAX_DEPTH", &args.svg_max_depth, bounds::SVG_MAX_DEPTH)?,
             ..SvgLimits::default()
+        };
+        let spec_limits = spec_limits(&args.spec_max_bytes, &args.spec_max_operations)?;
+        let memory_budget = match args.memory_budget.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(number("RENDITIOND_MEMORY_BUDGET", text, bounds::MEMORY_BUDGET)?),
         };
         let wagtail = wagtail(args)?;
         let api_token = match args.api_token.as_deref().map(str::trim) {
@@ -408,8 +493,8 @@ impl Config {
             Some(token) => Some(token.to_owned()),
         };
         let workers = match args.workers.as_deref() {
-            Some(text) => number("RENDITIOND_WORKERS", text, 1)?,
-            None => cores.max(1),
+            Some(text) => number("RENDITIOND_WORKERS", text, bounds::WORKERS)?,
+            None => cores.clamp(bounds::WORKERS.0, bounds::WORKERS.1),
         };
         Ok(Self {
             listen,
@@ -417,31 +502,50 @@ impl Config {
             renditions,
             signing_keys,
             allow_unsigned: boolean("RENDITIOND_ALLOW_UNSIGNED", &args.allow_unsigned)?,
-            memory_cache_bytes: number("RENDITIOND_MEMORY_CACHE_BYTES", &args.memory_cache_bytes, 0)?,
+            memory_cache_bytes: number(
+                "RENDITIOND_MEMORY_CACHE_BYTES",
+                &args.memory_cache_bytes,
+                bounds::MEMORY_CACHE_BYTES,
+            )?,
             action,
             public_url,
             cache_control: args.cache_control.trim().to_owned(),
             log_format,
             workers,
-            queue_length: number("RENDITIOND_QUEUE_LENGTH", &args.queue_length, 0)?,
-            version_ttl: seconds("RENDITIOND_VERSION_TTL", &args.version_ttl)?,
-            storage_timeout: seconds("RENDITIOND_STORAGE_TIMEOUT", &args.storage_timeout)?
-                .max(Duration::from_millis(100)),
-            max_source_bytes: number("RENDITIOND_MAX_SOURCE_BYTES", &args.max_source_bytes, 1)?,
-            max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, 1)?,
+            queue_length: number("RENDITIOND_QUEUE_LENGTH", &args.queue_length, bounds::QUEUE_LENGTH)?,
+            version_ttl: seconds("RENDITIOND_VERSION_TTL", &args.version_ttl, bounds::VERSION_TTL)?,
+            storage_timeout: seconds(
+                "RENDITIOND_STORAGE_TIMEOUT",
+                &args.storage_timeout,
+                bounds::STORAGE_TIMEOUT,
+            )?,
+            max_source_bytes: number(
+                "RENDITIOND_MAX_SOURCE_BYTES",
+                &args.max_source_bytes,
+                bounds::MAX_SOURCE_BYTES,
+            )?,
+            max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, bounds::MAX_PIXELS)?,
             svg_output,
             svg_limits,
+            spec_limits,
+            render_timeout: seconds(
+                "RENDITIOND_RENDER_TIMEOUT",
+                &args.render_timeout,
+                bounds::RENDER_TIMEOUT,
+            )?,
+            memory_budget,
             wagtail,
             api_token,
-            render_timeout: seconds("RENDITIOND_RENDER_TIMEOUT", &args.render_timeout)?.max(Duration::from_millis(100)),
-            memory_budget: args
-                .memory_budget
-                .as_deref()
-                .filter(|t| !t.trim().is_empty())
-                .map(|t| number("RENDITIOND_MEMORY_BUDGET", t, 1 << 20))
-                .transpose()?,
-            shutdown_delay: seconds("RENDITIOND_SHUTDOWN_DELAY", &args.shutdown_delay)?,
-            shutdown_timeout: seconds("RENDITIOND_SHUTDOWN_TIMEOUT", &args.shutdown_timeout)?,
+            shutdown_delay: seconds(
+                "RENDITIOND_SHUTDOWN_DELAY",
+                &args.shutdown_delay,
+                bounds::SHUTDOWN_DELAY,
+            )?,
+            shutdown_timeout: seconds(
+                "RENDITIOND_SHUTDOWN_TIMEOUT",
+                &args.shutdown_timeout,
+                bounds::SHUTDOWN_TIMEOUT,
+            )?,
         })
     }
 }
@@ -540,6 +644,46 @@ mod tests {
             (&["--api-token", "short"], "RENDITIOND_API_TOKEN"),
             (&["--shutdown-delay", "inf"], "RENDITIOND_SHUTDOWN_DELAY"),
             (&["--shutdown-timeout", "x"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
+            // Every numeric setting has an upper bound.
+            (&["--workers", "18446744073709551615"], "RENDITIOND_WORKERS"),
+            (&["--workers", "513"], "RENDITIOND_WORKERS"),
+            (&["--queue-length", "18446744073709551615"], "RENDITIOND_QUEUE_LENGTH"),
+            (&["--queue-length", "10001"], "RENDITIOND_QUEUE_LENGTH"),
+            (
+                &["--memory-cache-bytes", "1099511627777"],
+                "RENDITIOND_MEMORY_CACHE_BYTES",
+            ),
+            (&["--max-source-bytes", "4294967297"], "RENDITIOND_MAX_SOURCE_BYTES"),
+            (&["--max-pixels", "4294967297"], "RENDITIOND_MAX_PIXELS"),
+            (&["--svg-max-bytes", "268435457"], "RENDITIOND_SVG_MAX_BYTES"),
+            (&["--svg-max-elements", "10000001"], "RENDITIOND_SVG_MAX_ELEMENTS"),
+            (&["--svg-max-depth", "100000000"], "RENDITIOND_SVG_MAX_DEPTH"),
+            (
+                &["--svg-max-depth", &(MAX_SVG_DEPTH + 1).to_string()],
+                "RENDITIOND_SVG_MAX_DEPTH",
+            ),
+            (&["--version-ttl", "86401"], "RENDITIOND_VERSION_TTL"),
+            (&["--version-ttl", "nan"], "RENDITIOND_VERSION_TTL"),
+            (&["--storage-timeout", "601"], "RENDITIOND_STORAGE_TIMEOUT"),
+            (&["--storage-timeout", "0"], "RENDITIOND_STORAGE_TIMEOUT"),
+            (&["--shutdown-delay", "601"], "RENDITIOND_SHUTDOWN_DELAY"),
+            (&["--shutdown-timeout", "1e300"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
+            (&["--render-timeout", "0.05"], "RENDITIOND_RENDER_TIMEOUT"),
+            (&["--render-timeout", "601"], "RENDITIOND_RENDER_TIMEOUT"),
+            (&["--render-timeout", "soon"], "RENDITIOND_RENDER_TIMEOUT"),
+            (&["--memory-budget", "1099511627777"], "RENDITIOND_MEMORY_BUDGET"),
+            (&["--memory-budget", "1000"], "RENDITIOND_MEMORY_BUDGET"),
+            (&["--memory-budget", "lots"], "RENDITIOND_MEMORY_BUDGET"),
+            (&["--spec-max-bytes", "15"], "RENDITIOND_SPEC_MAX_BYTES"),
+            (&["--spec-max-bytes", "4097"], "RENDITIOND_SPEC_MAX_BYTES"),
+            (&["--spec-max-operations", "0"], "RENDITIOND_SPEC_MAX_OPERATIONS"),
+            (&["--spec-max-operations", "65"], "RENDITIOND_SPEC_MAX_OPERATIONS"),
+            (&["--signing-keys", ","], "RENDITIOND_SIGNING_KEYS"),
+            (&["--signing-keys", ""], "RENDITIOND_SIGNING_KEYS"),
+            (
+                &["--wagtail-secret-key", ",", "--wagtail-database-url", "sqlite:x.db"],
+                "RENDITIOND_WAGTAIL_SECRET_KEY",
+            ),
         ] {
             match config(flags) {
                 Err(e) => {
@@ -548,6 +692,60 @@ mod tests {
                 }
                 Ok(_) => panic!("{flags:?} was accepted"),
             }
+        }
+    }
+
+    #[test]
+    fn new_settings_have_defaults_and_bounds() {
+        let c = config(&[]).expect("defaults are valid");
+        assert_eq!(c.spec_limits, SpecLimits::default());
+        assert_eq!(c.render_timeout, Duration::from_secs(8));
+        assert_eq!(c.memory_budget, None);
+        assert_eq!(c.storage_timeout, Duration::from_secs(10));
+        let c = config(&[
+            "--spec-max-bytes",
+            "4096",
+            "--spec-max-operations",
+            "64",
+            "--render-timeout",
+            "0.1",
+            "--memory-budget",
+            "1073741824",
+            "--workers",
+            "512",
+            "--queue-length",
+            "10000",
+            "--svg-max-depth",
+            &MAX_SVG_DEPTH.to_string(),
+        ])
+        .expect("values at the bounds are valid");
+        assert_eq!(
+            c.spec_limits,
+            SpecLimits {
+                max_bytes: 4096,
+                max_operations: 64
+            }
+        );
+        assert_eq!(c.render_timeout, Duration::from_millis(100));
+        assert_eq!(c.memory_budget, Some(1 << 30));
+        assert_eq!((c.workers, c.queue_length), (512, 10_000));
+        assert_eq!(c.svg_limits.max_depth, MAX_SVG_DEPTH);
+        // A machine with more cores than the bound gets the bound.
+        let cli = Cli::try_parse_from(["serve"]).expect("flags parse");
+        assert_eq!(Config::from_args(&cli.args, 100_000).expect("valid").workers, 512);
+        assert_eq!(config(&["--memory-budget", ""]).expect("valid").memory_budget, None);
+    }
+
+    #[test]
+    fn signing_keys_share_one_rule() {
+        assert!(signing_keys("0123456789abcdef").is_ok());
+        assert!(signing_keys(" 0123456789abcdef , fedcba9876543210 ").is_ok());
+        for bad in ["", ",", "short", "0123456789abcdef,", "0123456789abcdef,short"] {
+            assert_eq!(
+                signing_keys(bad).map_err(|e| e.var),
+                Err("RENDITIOND_SIGNING_KEYS"),
+                "{bad:?}"
+            );
         }
     }
 

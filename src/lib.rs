@@ -33,6 +33,8 @@
 //! * [`cache`] owns rendition identity and the two cache tiers.
 //! * [`workers`] runs CPU work off the executor, bounded.
 //! * [`renditions`] is the use case: request in, rendition out, no HTTP.
+//! * [`signature`] signs and verifies `/r/` URLs (pure, shared by the server
+//!   and `renditiond sign`).
 //! * [`http`] translates HTTP to the use case and back; [`server`] runs it,
 //!   configured by [`config`], sharing [`state`]; [`metrics`] names every metric.
 
@@ -47,6 +49,7 @@ pub mod pipeline;
 pub mod plan;
 pub mod renditions;
 pub mod server;
+pub mod signature;
 pub mod spec;
 pub mod state;
 pub mod store;

@@ -25,7 +25,7 @@ use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
 use crate::plan::{self, FocalPoint, FocalPointError, Plan, PlanError, Source, SvgOutput, split_spec_focal_point};
-use crate::spec::{FilterSpec, SpecError};
+use crate::spec::{FilterSpec, SpecError, SpecLimits};
 use crate::store::{InvalidKey, Originals, SourceVersion, StorageKey, StoreError};
 use crate::workers::{OverBudget, Overloaded, WorkerFailed, Workers};
 
@@ -53,6 +53,9 @@ pub enum RenditionError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The filter spec is over the bounds of [`SpecLimits`] (not echoed).
+    #[error(transparent)]
+    SpecTooLarge(SpecError),
     /// The storage key is not acceptable.
     #[error(transparent)]
     InvalidKey(#[from] InvalidKey),
@@ -138,9 +141,24 @@ pub struct Request {
     pub revision: String,
 }
 
+/// Checks a spec's text against `limits` (length, operations, no `/`)
+/// before anything else is done with it: cheap, allocation-free, and the
+/// same for every route.
+pub fn check_spec(spec_text: &str, limits: &SpecLimits) -> Result<(), RenditionError> {
+    limits.check(spec_text).map_err(|e| {
+        if e.is_too_large() {
+            RenditionError::SpecTooLarge(e)
+        } else {
+            RenditionError::spec(spec_text, e)
+        }
+    })
+}
+
 impl Request {
-    /// Parses a request from a URL's (percent-decoded) spec and key.
-    pub fn parse(spec_text: &str, key: &str) -> Result<Self, RenditionError> {
+    /// Parses a request from a URL's (percent-decoded) spec and key, the
+    /// spec within `limits`.
+    pub fn parse(spec_text: &str, key: &str, limits: &SpecLimits) -> Result<Self, RenditionError> {
+        check_spec(spec_text, limits)?;
         let (spec, focal_point) =
             split_spec_focal_point(spec_text).map_err(|e: FocalPointError| RenditionError::spec(spec_text, e))?;
         let spec = FilterSpec::parse(spec).map_err(|e: SpecError| RenditionError::spec(spec_text, e))?;
@@ -154,13 +172,16 @@ impl Request {
     }
 
     /// A request for a Wagtail image: its spec as Wagtail's URL carries it
-    /// (no focal point suffix), its original, focal point and file hash.
+    /// (no focal point suffix, within `limits`), its original, focal point
+    /// and file hash.
     pub fn for_wagtail_image(
         spec_text: &str,
         key: &str,
         focal_point: Option<FocalPoint>,
         file_hash: &str,
+        limits: &SpecLimits,
     ) -> Result<Self, RenditionError> {
+        check_spec(spec_text, limits)?;
         let spec = FilterSpec::parse(spec_text).map_err(|e| RenditionError::spec(spec_text, e))?;
         Ok(Self {
             key: StorageKey::new(key)?,
@@ -627,7 +648,9 @@ mod tests {
     }
 
     async fn resolve(renditions: &Renditions, spec: &str, key: &str) -> Result<Resolved, RenditionError> {
-        renditions.resolve(Request::parse(spec, key)?).await
+        renditions
+            .resolve(Request::parse(spec, key, &SpecLimits::default())?)
+            .await
     }
 
     #[tokio::test]

@@ -13,7 +13,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{Config, LogFormat};
 use crate::http::middleware::observe;
-use crate::http::signature::Signer;
+use crate::signature::Signer;
 use crate::state::AppState;
 use crate::store::Location;
 

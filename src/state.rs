@@ -6,10 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cache::SharedTier;
 use crate::config::{Action, Config};
-use crate::http::signature::Signer;
 use crate::metrics::Metrics;
 use crate::pipeline::Limits;
 use crate::renditions::{Renditions, Settings};
+use crate::signature::Signer;
+use crate::spec::SpecLimits;
 use crate::store::{Originals, Store};
 use crate::svg::SvgLimits;
 use crate::wagtail::{ImageTable, WagtailSigner, WagtailSite};
@@ -36,6 +37,8 @@ pub struct AppState {
     pub wagtail: Option<WagtailSite>,
     /// Bearer token of `POST /v1/plan`, when it is on.
     pub api_token: Option<String>,
+    /// Bounds on the filter specs of every route.
+    pub spec_limits: SpecLimits,
     shutting_down: AtomicBool,
 }
 
@@ -112,6 +115,7 @@ impl AppState {
             stores,
             wagtail,
             api_token: config.api_token.clone(),
+            spec_limits: config.spec_limits,
             shutting_down: AtomicBool::new(false),
         })
     }

@@ -1,16 +1,17 @@
 //! `renditiond sign`: the signed path of a rendition.
 
-use anyhow::ensure;
-use renditiond::http::signature::Signer;
+use renditiond::config::{signing_keys, spec_limits};
 use renditiond::renditions::Request;
+use renditiond::signature::Signer;
 
 use crate::cli::SignArgs;
 
-/// The path `/r/{signature}/{spec}/{key}`, after checking spec and key as the server will.
+/// The path `/r/{signature}/{spec}/{key}`, after checking the keys, the spec
+/// and the key as the server will (the same functions).
 pub fn run(args: &SignArgs) -> anyhow::Result<String> {
-    let first = args.signing_keys.split(',').next().unwrap_or_default().trim();
-    ensure!(!first.is_empty(), "RENDITIOND_SIGNING_KEYS is empty");
-    Request::parse(&args.spec, &args.key)?;
-    let signer = Signer::new(vec![first.as_bytes().to_vec()], false);
+    let keys = signing_keys(&args.signing_keys)?;
+    let limits = spec_limits(&args.spec_max_bytes, &args.spec_max_operations)?;
+    Request::parse(&args.spec, &args.key, &limits)?;
+    let signer = Signer::new(keys, false);
     Ok(signer.signed_path(&args.spec, &args.key))
 }

@@ -21,7 +21,7 @@ pub async fn observe(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.path().to_owned();
+    let path = logged_path(request.path()).to_owned();
     let state = request.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(request).await?;
 
@@ -52,6 +52,19 @@ pub async fn observe(
     Ok(response)
 }
 
+/// The most bytes of a request path written to the log.
+const MAX_LOGGED_PATH: usize = 1024;
+
+/// `path` cut to [`MAX_LOGGED_PATH`] bytes at a character boundary, so an
+/// oversized URL costs a bounded log line.
+fn logged_path(path: &str) -> &str {
+    let mut end = path.len().min(MAX_LOGGED_PATH);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
+}
+
 /// The route's name as a `'static` label, from a fixed set.
 fn route_name(name: Option<&str>) -> &'static str {
     super::ROUTES
@@ -59,4 +72,17 @@ fn route_name(name: Option<&str>) -> &'static str {
         .copied()
         .find(|r| Some(*r) == name)
         .unwrap_or("unmatched")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logged_paths_are_bounded() {
+        assert_eq!(logged_path("/r/s/w/a.jpg"), "/r/s/w/a.jpg");
+        let long = format!("/r/s/{}", "é".repeat(2000));
+        let logged = logged_path(&long);
+        assert!(logged.len() <= MAX_LOGGED_PATH && long.starts_with(logged));
+    }
 }

@@ -6,7 +6,6 @@ pub mod error;
 pub mod middleware;
 pub mod responses;
 pub mod routes;
-pub mod signature;
 
 use actix_web::{HttpResponse, web};
 
@@ -17,44 +16,64 @@ pub const ROUTES: [&str; 6] = ["rendition", "images", "plan", "healthz", "readyz
 
 /// The route table: renditions by storage key (`/r/…`), Wagtail's serve
 /// view (`/images/…`, when configured), the geometry API, health, metrics.
+/// Every answer actix-web would make itself (a method a route does not
+/// take, a body too large) goes through [`HttpError`] too.
 pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
             web::resource("/r/{tail:.+}")
                 .name("rendition")
                 .route(web::get().to(routes::rendition::get))
-                .route(web::head().to(routes::rendition::get)),
+                .route(web::head().to(routes::rendition::get))
+                .default_service(web::to(get_or_head_only)),
         )
         .service(
             web::resource("/images/{tail:.+}")
                 .name("images")
                 .route(web::get().to(routes::images::get))
-                .route(web::head().to(routes::images::get)),
+                .route(web::head().to(routes::images::get))
+                .default_service(web::to(get_or_head_only)),
         )
         .service(
             web::resource("/v1/plan")
                 .name("plan")
-                .app_data(web::PayloadConfig::new(1 << 20))
-                .route(web::post().to(routes::plan::post)),
+                .app_data(web::PayloadConfig::new(routes::plan::MAX_BODY_BYTES))
+                .route(web::post().to(routes::plan::post))
+                .default_service(web::to(post_only)),
         )
         .service(
             web::resource("/healthz")
                 .name("healthz")
-                .route(web::get().to(routes::health::healthz)),
+                .route(web::get().to(routes::health::healthz))
+                .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/readyz")
                 .name("readyz")
-                .route(web::get().to(routes::health::readyz)),
+                .route(web::get().to(routes::health::readyz))
+                .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/metrics")
                 .name("metrics")
-                .route(web::get().to(routes::health::metrics)),
+                .route(web::get().to(routes::health::metrics))
+                .default_service(web::to(get_only)),
         )
         .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<HttpResponse, HttpError> {
     Err(HttpError::NoRoute)
+}
+
+async fn get_or_head_only() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::MethodNotAllowed("GET, HEAD"))
+}
+
+async fn get_only() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::MethodNotAllowed("GET"))
+}
+
+async fn post_only() -> Result<HttpResponse, HttpError> {
+    Err(HttpError::MethodNotAllowed("POST"))
 }

@@ -12,6 +12,23 @@ pub enum SpecError {
     /// The spec is empty.
     #[error("the filter spec is empty")]
     Empty,
+    /// The spec is longer than [`SpecLimits::max_bytes`](super::SpecLimits::max_bytes).
+    #[error("the filter spec is longer than the limit of {limit} bytes")]
+    TooLong {
+        /// The limit.
+        limit: usize,
+    },
+    /// The spec has more `|`-separated parts than
+    /// [`SpecLimits::max_operations`](super::SpecLimits::max_operations).
+    #[error("the filter spec has more than the limit of {limit} operations")]
+    TooManyOperations {
+        /// The limit.
+        limit: usize,
+    },
+    /// The spec holds a `/`, which would let a signature over
+    /// `"{spec}/{key}"` stand for another split of the same text.
+    #[error("a filter spec cannot contain \"/\"")]
+    Slash,
     /// The spec holds nothing but `preserve-svg`.
     #[error("\"preserve-svg\" needs at least one other operation")]
     OnlyPreserveSvg,
@@ -40,6 +57,12 @@ pub enum SpecError {
 }
 
 impl SpecError {
+    /// Whether the spec was refused for its size (too long or too many
+    /// operations) rather than its content: such a spec is not echoed back.
+    pub fn is_too_large(&self) -> bool {
+        matches!(self, Self::TooLong { .. } | Self::TooManyOperations { .. })
+    }
+
     /// An invalid-argument error for `operation`.
     pub(crate) fn invalid(operation: &str, reason: impl Into<String>) -> Self {
         Self::InvalidArgument {

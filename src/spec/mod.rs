@@ -106,6 +106,59 @@ pub struct FormatRequest {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rgb(pub [u8; 3]);
 
+/// The default of [`SpecLimits::max_bytes`]: twice the 255 characters of
+/// Wagtail's own `filter_spec` column, so every spec Wagtail can store fits,
+/// with room for a `|focal-X-Y-W-H` suffix.
+pub const DEFAULT_MAX_SPEC_BYTES: usize = 512;
+/// The default of [`SpecLimits::max_operations`]: Wagtail has twelve
+/// operations and `preserve-svg`; its tags write a handful per spec.
+pub const DEFAULT_MAX_SPEC_OPERATIONS: usize = 16;
+
+/// Bounds on the text of a spec, checked before anything else is done with
+/// it (Wagtail CVE-2026-54260: crafted specs causing expensive processing).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecLimits {
+    /// Most bytes of the spec text (a trailing focal point included).
+    pub max_bytes: usize,
+    /// Most `|`-separated parts (`preserve-svg` and a focal point included;
+    /// a repeated operation counts each time).
+    pub max_operations: usize,
+}
+
+impl Default for SpecLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: DEFAULT_MAX_SPEC_BYTES,
+            max_operations: DEFAULT_MAX_SPEC_OPERATIONS,
+        }
+    }
+}
+
+impl SpecLimits {
+    /// Checks the length of `text` first, then, in one scan of at most
+    /// `max_bytes` bytes and without allocating, its number of parts and
+    /// that it holds no `/`.
+    pub fn check(&self, text: &str) -> Result<(), SpecError> {
+        if text.len() > self.max_bytes {
+            return Err(SpecError::TooLong { limit: self.max_bytes });
+        }
+        let mut parts = 1usize;
+        for byte in text.bytes() {
+            match byte {
+                b'|' => parts = parts.saturating_add(1),
+                b'/' => return Err(SpecError::Slash),
+                _ => {}
+            }
+        }
+        if parts > self.max_operations {
+            return Err(SpecError::TooManyOperations {
+                limit: self.max_operations,
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What kind of source a spec is cleaned for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceKind {
@@ -254,6 +307,34 @@ mod tests {
         for bad in ["", "width-100|", "|width-100", "width-100||height-5"] {
             assert!(FilterSpec::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn limits_bound_length_parts_and_slashes() {
+        let limits = SpecLimits::default();
+        let at_limit = format!("width-{}", "1".repeat(DEFAULT_MAX_SPEC_BYTES - 6));
+        assert_eq!(limits.check(&at_limit), Ok(()));
+        assert_eq!(
+            limits.check(&format!("{at_limit}1")),
+            Err(SpecError::TooLong { limit: 512 })
+        );
+        let sixteen = vec!["format-webp"; 16].join("|");
+        assert_eq!(limits.check(&sixteen), Ok(()));
+        assert_eq!(
+            limits.check(&format!("{sixteen}|original")),
+            Err(SpecError::TooManyOperations { limit: 16 })
+        );
+        for slashed in ["fill-300x200|format-webp-lossless/dir", "/", "width-100/"] {
+            assert_eq!(limits.check(slashed), Err(SpecError::Slash), "{slashed}");
+        }
+        // What a crafted spec of the advisory looks like: refused at once.
+        let huge = "|format-webp".repeat(4500);
+        let started = std::time::Instant::now();
+        assert!(limits.check(&huge).is_err_and(|e| e.is_too_large()));
+        assert!(started.elapsed() < std::time::Duration::from_millis(1));
+        let many = "|o".repeat(200);
+        assert!(limits.check(&many).is_err_and(|e| e.is_too_large()));
+        assert!(!SpecError::Slash.is_too_large());
     }
 
     #[test]

@@ -109,8 +109,17 @@ fn format(text: &str, args: &[&str]) -> Result<Operation, SpecError> {
         let known: Vec<&str> = OutputFormat::REQUESTABLE.iter().map(|f| f.name()).collect();
         SpecError::invalid(text, format!("format must be one of {}", known.join(", ")))
     })?;
-    // Options are not validated; only an exact `lossless` means anything.
-    let lossless = args[1..].contains(&"lossless");
+    // Wagtail keeps any options and only an exact `lossless` means anything;
+    // renditiond keeps them too, but only spelled with ASCII letters and
+    // digits (never `/`, a backslash, a control character or a percent-escape).
+    let options = &args[1..];
+    if let Some(bad) = options.iter().find(|o| !o.bytes().all(|b| b.is_ascii_alphanumeric())) {
+        return Err(SpecError::invalid(
+            text,
+            format!("format option \"{bad}\" is not ASCII letters and digits"),
+        ));
+    }
+    let lossless = options.contains(&"lossless");
     Ok(Operation::Format(FormatRequest { format, lossless }))
 }
 
@@ -306,6 +315,22 @@ mod tests {
             }
         );
         assert_eq!(req("format-heic").format, OutputFormat::Heic);
+        assert!(req("format-webp-Lossless2-x").format == OutputFormat::Webp);
+        for bad in [
+            "format-webp-lossless/dir",
+            "format-webp-a\\b",
+            "format-webp-%2F",
+            "format-webp-%5c",
+            "format-jpeg-\u{0}",
+            "format-jpeg-\t",
+            "format-jpeg-\u{7f}",
+            "format-jpeg-fo.o",
+            "format-jpeg-é",
+            "format-jpeg-\u{661}",
+            "format-jpeg- ",
+        ] {
+            assert!(operation(bad).is_err(), "{bad:?} should be refused");
+        }
     }
 
     #[test]

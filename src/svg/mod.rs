@@ -34,6 +34,12 @@ pub use self::geometry::python_float;
 use self::tree::Element;
 use crate::plan::{Plan, Size};
 
+/// The deepest nesting [`SvgLimits::max_depth`] may allow: the parser,
+/// sanitizer, writer and resvg are tested to survive it (and `use` chains
+/// expanding to twice as deep) on a 2 MiB thread stack, the stack of
+/// tokio's blocking threads where renders run.
+pub const MAX_SVG_DEPTH: usize = 1024;
+
 /// Bounds on the SVG originals renditiond reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SvgLimits {

@@ -236,8 +236,8 @@ fn raster_data_url(value: &str) -> Option<(u32, u32)> {
 }
 
 /// Counts the elements the document stands for once every `use` is
-/// expanded, refusing reference cycles, chains deeper than the depth limit
-/// and totals beyond the element limit.
+/// expanded, refusing reference cycles, totals beyond the element limit,
+/// and expansions deeper than twice the depth limit (what resvg then nests).
 fn check_use_expansion(root: &Element, limits: &SvgLimits) -> Result<(), SvgError> {
     let mut ids = HashMap::new();
     index_ids(root, &mut ids);
@@ -246,7 +246,7 @@ fn check_use_expansion(root: &Element, limits: &SvgLimits) -> Result<(), SvgErro
         counts: HashMap::new(),
         limits,
     };
-    let total = counter.count(root, 0)?;
+    let (total, _) = counter.count(root, 0)?;
     if total > limits.max_elements {
         return Err(SvgError::TooManyElements {
             limit: limits.max_elements,
@@ -266,35 +266,43 @@ fn index_ids<'a>(element: &'a Element, ids: &mut HashMap<&'a str, &'a Element>) 
 
 struct Expansion<'a, 'l> {
     ids: HashMap<&'a str, &'a Element>,
-    /// Expanded size per element (by address); `None` while being counted.
-    counts: HashMap<*const Element, Option<usize>>,
+    /// Expanded size and height (levels, itself included) per element (by
+    /// address); `None` while being counted.
+    counts: HashMap<*const Element, Option<(usize, usize)>>,
     limits: &'l SvgLimits,
 }
 
 impl<'a> Expansion<'a, '_> {
-    fn count(&mut self, element: &'a Element, depth: usize) -> Result<usize, SvgError> {
+    /// The expanded size and height of `element` at `depth` below the root.
+    fn count(&mut self, element: &'a Element, depth: usize) -> Result<(usize, usize), SvgError> {
         let key: *const Element = element;
+        let limit = self.limits.max_depth;
+        let too_deep = move |height: usize| depth.saturating_add(height) > limit.saturating_mul(2).saturating_add(1);
         match self.counts.get(&key) {
-            Some(Some(n)) => return Ok(*n),
+            // Counted before, perhaps higher up: its height still counts here.
+            Some(Some((_, height))) if too_deep(*height) => return Err(SvgError::TooDeep { limit }),
+            Some(Some(counted)) => return Ok(*counted),
             Some(None) => return Err(SvgError::Malformed("a use element refers to itself".into())),
             None => {}
         }
-        if depth > 2 * self.limits.max_depth {
-            return Err(SvgError::TooDeep {
-                limit: self.limits.max_depth,
-            });
+        if too_deep(1) {
+            return Err(SvgError::TooDeep { limit });
         }
         self.counts.insert(key, None);
-        let mut total = 1usize;
+        let (mut total, mut below) = (1usize, 0usize);
         for child in element.elements() {
-            total = total.saturating_add(self.count(child, depth + 1)?);
+            let (n, height) = self.count(child, depth + 1)?;
+            total = total.saturating_add(n);
+            below = below.max(height);
         }
         if element.local == "use" {
             let href = element
                 .attribute(Namespace::None, "href")
                 .or_else(|| element.attribute(Namespace::Xlink, "href"));
             if let Some(target) = href.and_then(|h| h.strip_prefix('#')).and_then(|id| self.ids.get(id)) {
-                total = total.saturating_add(self.count(target, depth + 1)?);
+                let (n, height) = self.count(target, depth + 1)?;
+                total = total.saturating_add(n);
+                below = below.max(height);
             }
         }
         if total > self.limits.max_elements {
@@ -302,8 +310,9 @@ impl<'a> Expansion<'a, '_> {
                 limit: self.limits.max_elements,
             });
         }
-        self.counts.insert(key, Some(total));
-        Ok(total)
+        let counted = (total, below + 1);
+        self.counts.insert(key, Some(counted));
+        Ok(counted)
     }
 }
 

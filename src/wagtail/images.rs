@@ -7,14 +7,22 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use moka::future::Cache;
+use sqlx::any::AnyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
 use thiserror::Error;
 
 use crate::plan::FocalPoint;
+use crate::store::StorageKey;
 
 /// Wagtail's default image table.
 pub const DEFAULT_TABLE: &str = "wagtailimages_image";
+
+/// Bytes the cache of image rows may hold.
+pub const ROWS_CACHE_BYTES: u64 = 16 << 20;
+
+/// What a cached row costs besides its text (map slot, `Arc`, numbers).
+const ROW_OVERHEAD: usize = 160;
 
 /// One row of the image table: what renditiond needs of a Wagtail image.
 #[derive(Debug, Clone, PartialEq)]
@@ -31,10 +39,32 @@ pub struct WagtailImage {
     pub file_hash: String,
 }
 
-/// Why the image table could not be read.
+/// Why an image could not be read from the table.
 #[derive(Debug, Clone, Error)]
-#[error("the Wagtail database is unavailable: {0}")]
-pub struct DatabaseError(String);
+pub enum DatabaseError {
+    /// The database did not answer, or not in time: worth retrying.
+    #[error("the Wagtail database is unavailable: {0}")]
+    Unavailable(String),
+    /// The row holds what Django's schema does not allow (a NULL, empty or
+    /// unsafe file name, sizes that are NULL, negative or not numbers, a
+    /// focal point value that is not a non-negative integer): retrying
+    /// cannot help.
+    #[error("the row of Wagtail image {id} is unusable: {reason}")]
+    BadRow {
+        /// The image id.
+        id: i64,
+        /// What is wrong with the row.
+        reason: String,
+    },
+}
+
+impl DatabaseError {
+    /// Whether the row itself is broken (not retryable), rather than the
+    /// database unavailable.
+    pub fn is_bad_row(&self) -> bool {
+        matches!(self, Self::BadRow { .. })
+    }
+}
 
 /// The image table behind a connection pool.
 #[derive(Debug, Clone)]
@@ -66,7 +96,14 @@ impl ImageTable {
         Ok(Self {
             pool,
             query,
-            rows: Cache::builder().max_capacity(100_000).time_to_live(ttl).build(),
+            rows: Cache::builder()
+                .max_capacity(ROWS_CACHE_BYTES)
+                .weigher(|_, row: &Option<Arc<WagtailImage>>| {
+                    let text = row.as_ref().map_or(0, |r| r.file.len() + r.file_hash.len());
+                    u32::try_from(ROW_OVERHEAD + text).unwrap_or(u32::MAX)
+                })
+                .time_to_live(ttl)
+                .build(),
             timeout,
         })
     }
@@ -84,8 +121,8 @@ impl ImageTable {
         let ping = sqlx::query("SELECT 1").fetch_one(&self.pool);
         match tokio::time::timeout(self.timeout, ping).await {
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(DatabaseError(e.to_string())),
-            Err(_) => Err(DatabaseError("timed out".into())),
+            Ok(Err(e)) => Err(DatabaseError::Unavailable(e.to_string())),
+            Err(_) => Err(DatabaseError::Unavailable("timed out".into())),
         }
     }
 
@@ -96,39 +133,56 @@ impl ImageTable {
         let fetch = sqlx::query(&sql).fetch_optional(&self.pool);
         let row = match tokio::time::timeout(self.timeout, fetch).await {
             Ok(Ok(row)) => row,
-            Ok(Err(e)) => return Err(DatabaseError(e.to_string())),
-            Err(_) => return Err(DatabaseError("timed out".into())),
+            Ok(Err(e)) => return Err(DatabaseError::Unavailable(e.to_string())),
+            Err(_) => return Err(DatabaseError::Unavailable("timed out".into())),
         };
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let read = |e: sqlx::Error| DatabaseError(format!("unexpected image row: {e}"));
-        let int = |name: &str| -> Result<Option<i64>, DatabaseError> { row.try_get(name).map_err(read) };
-        let size = |name: &str| -> Result<u32, DatabaseError> {
-            let value = int(name)?.unwrap_or(0);
-            u32::try_from(value).map_err(|_| DatabaseError(format!("{name} is {value}")))
-        };
-        let focal = [
-            int("focal_point_x")?,
-            int("focal_point_y")?,
-            int("focal_point_width")?,
-            int("focal_point_height")?,
-        ];
-        let focal_point = match focal.map(|v| v.and_then(|v| u32::try_from(v).ok())) {
-            [Some(x), Some(y), Some(w), Some(h)] => Some(FocalPoint::new(x, y, w, h)),
-            _ => None,
-        };
-        Ok(Some(Arc::new(WagtailImage {
-            file: row.try_get("file").map_err(read)?,
-            width: size("width")?,
-            height: size("height")?,
-            focal_point,
-            file_hash: row
-                .try_get::<Option<String>, _>("file_hash")
-                .map_err(read)?
-                .unwrap_or_default(),
-        })))
+        match row {
+            Some(row) => read_row(id, &row).map(|image| Some(Arc::new(image))),
+            None => Ok(None),
+        }
     }
+}
+
+/// An image row, checked: a file name that is a storage key, sizes that
+/// are non-negative integers, and a focal point of four non-negative
+/// integers or none (a NULL among them means none, as in Wagtail).
+fn read_row(id: i64, row: &AnyRow) -> Result<WagtailImage, DatabaseError> {
+    let bad = |reason: String| DatabaseError::BadRow { id, reason };
+    let int = |name: &str| -> Result<Option<i64>, DatabaseError> {
+        row.try_get::<Option<i64>, _>(name)
+            .map_err(|e| bad(format!("{name} is not an integer: {e}")))
+    };
+    let non_negative = |name: &str| -> Result<Option<u32>, DatabaseError> {
+        int(name)?
+            .map(|value| u32::try_from(value).map_err(|_| bad(format!("{name} is {value}"))))
+            .transpose()
+    };
+    let size = |name: &str| -> Result<u32, DatabaseError> {
+        non_negative(name)?.ok_or_else(|| bad(format!("{name} is NULL")))
+    };
+    let focal = [
+        non_negative("focal_point_x")?,
+        non_negative("focal_point_y")?,
+        non_negative("focal_point_width")?,
+        non_negative("focal_point_height")?,
+    ];
+    let focal_point = match focal {
+        [Some(x), Some(y), Some(w), Some(h)] => Some(FocalPoint::new(x, y, w, h)),
+        _ => None,
+    };
+    let file: Option<String> = row.try_get("file").map_err(|e| bad(format!("file is not text: {e}")))?;
+    let file = file.ok_or_else(|| bad("file is NULL".into()))?;
+    StorageKey::new(&file).map_err(|e| bad(format!("file {file:?}: {e}")))?;
+    Ok(WagtailImage {
+        file,
+        width: size("width")?,
+        height: size("height")?,
+        focal_point,
+        file_hash: row
+            .try_get::<Option<String>, _>("file_hash")
+            .map_err(|e| bad(format!("file_hash is not text: {e}")))?
+            .unwrap_or_default(),
+    })
 }
 
 /// Whether `name` can be written into SQL as a table name as it is.
@@ -137,4 +191,80 @@ pub fn is_plain_identifier(name: &str) -> bool {
         && name.len() <= 63
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         && !name.starts_with(|c: char| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+    use sqlx::sqlite::SqliteConnection;
+
+    use super::*;
+
+    /// A SQLite table of Wagtail's columns, without the schema's NOT NULL
+    /// and CHECK constraints, so rows Django could not write can be written.
+    fn table(rows: &[&str]) -> (tokio::runtime::Runtime, ImageTable) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let path = std::env::temp_dir().join(format!("renditiond-unit-{}-rows.sqlite3", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        runtime.block_on(async {
+            let mut db = SqliteConnection::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+                .await
+                .expect("sqlite");
+            sqlx::query(
+                "CREATE TABLE wagtailimages_image (id integer PRIMARY KEY, file varchar(100), width integer, \
+                 height integer, focal_point_x integer, focal_point_y integer, focal_point_width integer, \
+                 focal_point_height integer, file_hash varchar(40))",
+            )
+            .execute(&mut db)
+            .await
+            .expect("schema");
+            for row in rows {
+                sqlx::query(&format!("INSERT INTO wagtailimages_image VALUES {row}"))
+                    .execute(&mut db)
+                    .await
+                    .expect("row");
+            }
+        });
+        let url = format!("sqlite://{}?mode=ro", path.display());
+        let _context = runtime.enter();
+        let images =
+            ImageTable::open(&url, DEFAULT_TABLE, Duration::from_secs(5), Duration::from_secs(1)).expect("pool");
+        (runtime, images)
+    }
+
+    #[test]
+    fn unusable_rows_are_not_an_outage() {
+        let (runtime, images) = table(&[
+            "(1, 'original_images/a.jpg', 10, 20, 5, 6, 2, 2, 'h')",
+            "(2, NULL, 10, 20, NULL, NULL, NULL, NULL, '')",
+            "(3, '', 10, 20, NULL, NULL, NULL, NULL, '')",
+            "(4, '../secret.jpg', 10, 20, NULL, NULL, NULL, NULL, '')",
+            "(5, '/etc/passwd', 10, 20, NULL, NULL, NULL, NULL, '')",
+            "(6, 'original_images/a.jpg', -10, 20, NULL, NULL, NULL, NULL, '')",
+            "(7, 'original_images/a.jpg', 'wide', 20, NULL, NULL, NULL, NULL, '')",
+            "(8, 'original_images/a.jpg', NULL, 20, NULL, NULL, NULL, NULL, '')",
+            "(9, 'original_images/a.jpg', 10, 20, -5, 6, 2, 2, '')",
+            "(10, 'original_images/a.jpg', 10, 20, 'x', 6, 2, 2, '')",
+            "(11, 'original_images/a.jpg', 10, 20, 5, NULL, 2, 2, NULL)",
+            "(12, 'original_images/a.jpg', 10, 20, 5, 6, 2, 99999999999, '')",
+        ]);
+        runtime.block_on(async {
+            let good = images.find(1).await.expect("a good row").expect("found");
+            assert_eq!((good.width, good.height), (10, 20));
+            assert_eq!(good.focal_point, Some(FocalPoint::new(5, 6, 2, 2)));
+            // A NULL among the focal point columns means no focal point (Wagtail's rule).
+            let partial = images.find(11).await.expect("a good row").expect("found");
+            assert_eq!((partial.focal_point, partial.file_hash.as_str()), (None, ""));
+            assert!(images.find(99).await.expect("no outage").is_none());
+            for id in [2, 3, 4, 5, 6, 7, 8, 9, 10, 12] {
+                match images.find(id).await {
+                    Err(e) => assert!(e.is_bad_row(), "{id}: {e}"),
+                    Ok(image) => panic!("{id}: {image:?}"),
+                }
+            }
+        });
+    }
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::WagtailSite;
 use crate::format::SourceFormat;
 use crate::plan::{self, FocalPoint, Size, Source, SvgOutput};
-use crate::spec::FilterSpec;
+use crate::spec::{FilterSpec, SpecError, SpecLimits};
 
 /// What Django's `reverse` percent-encodes in a path segment, beyond controls.
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -81,19 +81,34 @@ pub enum PlanReply {
     },
 }
 
-/// Plans every item, in order; a database outage fails the whole request.
+/// Plans every item, in order, each spec within `limits`; a database
+/// outage fails the whole request.
 pub async fn plan_items(
     items: &[PlanItem],
     site: Option<&WagtailSite>,
     svg: SvgOutput,
+    limits: &SpecLimits,
 ) -> Result<Vec<PlanReply>, super::DatabaseError> {
     let mut replies = Vec::with_capacity(items.len());
     for item in items {
+        if let Err(error) = limits.check(&item.spec) {
+            replies.push(match error {
+                SpecError::TooLong { .. } => failed("Invalid filter spec (too long)"),
+                SpecError::TooManyOperations { .. } => failed("Invalid filter spec (too many operations)"),
+                _ => failed(&format!("Invalid filter spec: {}", item.spec)),
+            });
+            continue;
+        }
         let reply = match (item.image_id, site) {
             (Some(_), None) => failed("Wagtail is not configured"),
-            (Some(id), Some(site)) => match site.images.find(id).await? {
-                None => failed("Image not found"),
-                Some(image) => {
+            (Some(id), Some(site)) => match site.images.find(id).await {
+                Err(error) if error.is_bad_row() => {
+                    tracing::warn!(%error, "unusable Wagtail image row");
+                    failed("Internal error")
+                }
+                Err(error) => return Err(error),
+                Ok(None) => failed("Image not found"),
+                Ok(Some(image)) => {
                     let format = extension_format(&image.file);
                     let size = Size::new(f64::from(image.width), f64::from(image.height));
                     let url = signed_url(site, id, &item.spec, &image.file);
@@ -197,7 +212,7 @@ mod tests {
     fn run(items: &[PlanItem]) -> Vec<PlanReply> {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         runtime
-            .block_on(plan_items(items, None, SvgOutput::Svg))
+            .block_on(plan_items(items, None, SvgOutput::Svg, &SpecLimits::default()))
             .expect("no database involved")
     }
 
@@ -219,6 +234,21 @@ mod tests {
                 {"width": 100.5, "height": 50.25, "format": "svg"},
                 {"error": "Invalid filter spec: bad-spec"},
                 {"error": "Unknown format"},
+            ])
+        );
+        let replies = run(&[
+            bare(&"|format-webp".repeat(4500), 640.0, 480.0, "jpeg"),
+            bare(&["format-webp"; 17].join("|"), 640.0, 480.0, "jpeg"),
+            bare("width-10/x", 640.0, 480.0, "jpeg"),
+            bare("width-10|format-webp-a%2Fb", 640.0, 480.0, "jpeg"),
+        ]);
+        assert_eq!(
+            serde_json::to_value(&replies).expect("serialises"),
+            serde_json::json!([
+                {"error": "Invalid filter spec (too long)"},
+                {"error": "Invalid filter spec (too many operations)"},
+                {"error": "Invalid filter spec: width-10/x"},
+                {"error": "Invalid filter spec: width-10|format-webp-a%2Fb"},
             ])
         );
         let by_id = PlanItem {

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Barrier};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::server::{KEY, Server, path, signed};
 use crate::support::{root, scratch};
@@ -159,11 +159,7 @@ fn svg_renditions_are_sanitized_and_locked_down() {
     let (small, _) = local("svg-small", &[("RENDITIOND_SVG_MAX_BYTES", "100")]);
     let too_large = small.get(&path("width-100", "drawing.svg"));
     assert_eq!(too_large.status, 413, "{}", too_large.text());
-    assert!(
-        too_large.text().contains("larger than the limit"),
-        "{}",
-        too_large.text()
-    );
+    assert_eq!(too_large.text(), "SVG too large");
 }
 
 #[test]
@@ -224,7 +220,7 @@ fn every_error_status() {
         ),
         (path("width-100", "missing.jpg"), 404, "Image not found"),
         (path("width-100", "sub dir/missing.jpg"), 404, "Image not found"),
-        (path("width-100", "large.jpg"), 413, "more than the limit"),
+        (path("width-100", "large.jpg"), 413, "Image file too large"),
         (path("width-100", "bomb-60000x60000.png"), 413, "pixels"),
         (path("width-100", "unsupported.tif"), 415, "not supported"),
         (
@@ -237,9 +233,9 @@ fn every_error_status() {
             400,
             "Invalid filter spec: width-100|bgcolor-fff",
         ),
-        (path("width-100", "laughs.svg"), 422, "refused SVG"),
-        (path("width-100", "not-an-image.txt"), 415, "not an image"),
-        (path("width-100", "empty.png"), 415, "not an image"),
+        (path("width-100", "laughs.svg"), 422, "SVG refused for safety"),
+        (path("width-100", "not-an-image.txt"), 415, "Not an image"),
+        (path("width-100", "empty.png"), 415, "Not an image"),
         (path("width-100", "truncated.jpg"), 422, "cannot be decoded"),
         (path("width-100", "garbage.jpg"), 422, "cannot be decoded"),
         ("/r/wrong/width-100/photo-baseline.jpg".into(), 403, "Invalid signature"),
@@ -347,8 +343,7 @@ fn keys_are_confined_to_the_originals() {
         let decoded = percent_encoding::percent_decode_str(raw)
             .decode_utf8_lossy()
             .into_owned();
-        let sig =
-            renditiond::http::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).sign("width-10", &decoded);
+        let sig = renditiond::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).sign("width-10", &decoded);
         let reply = server.get(&format!("/r/{sig}/width-10/{raw}"));
         assert_eq!(reply.status, 400, "{raw} → {}", reply.status);
     }
@@ -366,13 +361,24 @@ fn concurrent_cold_requests_render_once() {
             let (server, barrier, p) = (server.clone(), barrier.clone(), p.clone());
             std::thread::spawn(move || {
                 barrier.wait();
+                let sent = Instant::now();
                 let reply = server.get(&p);
-                (reply.status, reply.header("etag").to_owned(), reply.body.len())
+                let answered = Instant::now();
+                (
+                    (reply.status, reply.header("etag").to_owned(), reply.body.len()),
+                    sent,
+                    answered,
+                )
             })
         })
         .collect();
     let results: Vec<_> = threads.into_iter().map(|t| t.join().expect("no panic")).collect();
-    assert!(results.iter().all(|r| r.0 == 200 && r == &results[0]), "{results:?}");
+    let replies: Vec<_> = results.iter().map(|r| &r.0).collect();
+    assert!(replies.iter().all(|r| r.0 == 200 && *r == replies[0]), "{replies:?}");
+    // Every request was sent before the first answer came: they overlapped.
+    let last_sent = results.iter().map(|r| r.1).max().expect("results");
+    let first_answer = results.iter().map(|r| r.2).min().expect("results");
+    assert!(last_sent < first_answer, "the requests did not overlap");
     assert_eq!(
         server.renders(),
         1.0,
@@ -463,7 +469,20 @@ fn health_metrics_and_request_logs() {
         assert!(text.contains(needle), "{needle} missing from\n{text}");
     }
     assert!(server.metric("renditiond_served_bytes_total") > 100.0);
-    let logs = server.logs();
+    // Log lines arrive through a pipe: wait until both requests are there.
+    let mut logs = server.logs();
+    for _ in 0..100 {
+        if logs
+            .iter()
+            .filter(|l| l["message"] == "request" && l["route"] == "rendition")
+            .count()
+            >= 2
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        logs = server.logs();
+    }
     let requests: Vec<_> = logs.iter().filter(|l| l["message"] == "request").collect();
     let ok = requests
         .iter()
@@ -487,7 +506,12 @@ fn sigterm_drains_in_flight_requests() {
         let server = server.clone();
         std::thread::spawn(move || server.get(&path("format-png", "large.jpg")).status)
     };
-    std::thread::sleep(Duration::from_millis(150));
+    // A render is in flight when the signal comes.
+    let started = Instant::now();
+    while server.metric("renditiond_renders_in_flight") != 1.0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "no render in flight");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
     assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) }, 0);
     std::thread::sleep(Duration::from_millis(200));
@@ -502,6 +526,12 @@ fn sigterm_drains_in_flight_requests() {
 fn bad_configuration_stops_the_start_naming_the_variable() {
     for (var, value) in [
         ("RENDITIOND_WORKERS", "0"),
+        // Once a panic (exit 101 with a backtrace) in the worker pool.
+        ("RENDITIOND_WORKERS", "18446744073709551615"),
+        ("RENDITIOND_QUEUE_LENGTH", "18446744073709551615"),
+        ("RENDITIOND_SVG_MAX_DEPTH", "100000000"),
+        ("RENDITIOND_SPEC_MAX_BYTES", "1000000"),
+        ("RENDITIOND_RENDER_TIMEOUT", "0"),
         ("RENDITIOND_LISTEN", "here"),
         ("RENDITIOND_ORIGINALS", "/does/not/exist"),
         ("RENDITIOND_ACTION", "redirect"),
@@ -609,4 +639,22 @@ fn sign_prints_the_path_the_server_verifies() {
         .output()
         .expect("runs");
     assert_eq!(refused.status.code(), Some(2));
+    // The server's key rule, and its spec bounds.
+    for (keys, spec) in [("short", "width-10"), (KEY, "width-10|format-webp-x/y")] {
+        let refused = std::process::Command::new(env!("CARGO_BIN_EXE_renditiond"))
+            .args(["sign", "alpha.png", spec])
+            .env("RENDITIOND_SIGNING_KEYS", keys)
+            .output()
+            .expect("runs");
+        assert_eq!(refused.status.code(), Some(2), "{keys} {spec}");
+    }
+    let bounded = std::process::Command::new(env!("CARGO_BIN_EXE_renditiond"))
+        .args(["sign", "alpha.png", "width-10|format-png"])
+        .env("RENDITIOND_SIGNING_KEYS", KEY)
+        .env("RENDITIOND_SPEC_MAX_OPERATIONS", "1")
+        .output()
+        .expect("runs");
+    assert_eq!(bounded.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bounded.stderr);
+    assert!(stderr.contains("operations"), "{stderr}");
 }

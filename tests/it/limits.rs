@@ -183,7 +183,7 @@ fn peak_memory_stays_under_the_budget_with_16_large_renders_at_once() {
             let p = path(&format!("width-{}|format-jpeg", 2600 + i), "huge.jpg");
             std::thread::spawn(move || {
                 barrier.wait();
-                server.get(&p).status
+                server.get_within(&p, Duration::from_secs(600)).status
             })
         })
         .collect();
@@ -204,4 +204,31 @@ fn peak_memory_stays_under_the_budget_with_16_large_renders_at_once() {
         baseline >> 20,
         BUDGET >> 20
     );
+}
+
+#[test]
+fn idle_and_half_closed_connections_do_not_hold_the_drain() {
+    let (server, _) = local("idle-shutdown", &[]);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    // One connection that never sends a request, one kept alive after its
+    // answer, one that sent its request and closed its sending side.
+    let silent = TcpStream::connect(&address).expect("connects");
+    let mut kept = TcpStream::connect(&address).expect("connects");
+    write!(kept, "GET /healthz HTTP/1.1\r\nHost: {address}\r\n\r\n").expect("sends");
+    let mut half = request_and_reset(&server, &path("width-64", "alpha.png"));
+    half.flush().expect("flush");
+    half.shutdown(std::net::Shutdown::Write).expect("half-close");
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) }, 0);
+    let mut server = server;
+    let status = server.wait(Duration::from_secs(20)).expect("the server exits");
+    assert!(status.success(), "{status:?}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(8),
+        "the drain took {:?} of its 30 s",
+        signalled.elapsed()
+    );
+    drop((silent, kept, half));
 }

@@ -20,6 +20,8 @@ mod layout;
 mod limits;
 /// Every test image × the spec matrix through `render` and `plan`.
 mod render_matrix;
+/// The route-level security cases, in process (no socket).
+mod routes;
 /// A real server on a free port, and an HTTP client.
 mod server;
 /// Shared helpers.

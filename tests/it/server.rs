@@ -123,6 +123,17 @@ impl Server {
         reply(request.call())
     }
 
+    /// `GET path`, waiting up to `limit` for the answer.
+    pub fn get_within(&self, path: &str, limit: Duration) -> Reply {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(limit))
+            .build()
+            .into();
+        reply(agent.get(format!("{}{path}", self.base)).call())
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Reply {
         self.get_with(path, &[])
@@ -225,5 +236,5 @@ pub fn signed(secret: &str, spec: &str, key: &str) -> String {
 /// The signed path of `spec` and `key` with [`KEY`], from the library (which
 /// signs keys `sign` would refuse, for the confinement tests).
 pub fn path(spec: &str, key: &str) -> String {
-    renditiond::http::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).signed_path(spec, key)
+    renditiond::signature::Signer::new(vec![KEY.as_bytes().to_vec()], false).signed_path(spec, key)
 }

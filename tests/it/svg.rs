@@ -53,16 +53,108 @@ pub fn hostile_dir() -> PathBuf {
 
 /// Renders `spec` of an original with the library, as the service would.
 fn render(bytes: &[u8], spec: &str, svg: SvgOutput) -> Result<pipeline::Rendition, String> {
-    let limits = Limits::default();
-    let probe = pipeline::probe(bytes, &limits).map_err(|e| e.to_string())?;
+    render_within(bytes, spec, svg, Limits::default()).map_err(|e| e.to_string())
+}
+
+/// [`render`] within `limits`, keeping the pipeline's error.
+fn render_within(
+    bytes: &[u8],
+    spec: &str,
+    svg: SvgOutput,
+    limits: Limits,
+) -> Result<pipeline::Rendition, PipelineError> {
+    let probe = pipeline::probe(bytes, &limits)?;
     let source = Source {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: None,
     };
-    let spec = FilterSpec::parse(spec).map_err(|e| e.to_string())?;
-    let plan = plan::plan(&source, &spec, svg).map_err(|e| e.to_string())?;
-    pipeline::render(bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
+    let spec = FilterSpec::parse(spec).map_err(|e| PipelineError::Resize(e.to_string()))?;
+    let plan = plan::plan(&source, &spec, svg).map_err(|e| PipelineError::Resize(e.to_string()))?;
+    pipeline::render(bytes, &probe, &plan, &limits)
+}
+
+/// Runs `job` on a thread with the stack of tokio's blocking pool (2 MiB),
+/// where renders run; a stack overflow aborts the test binary.
+fn on_a_worker_stack<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(job)
+        .expect("a thread")
+        .join()
+        .expect("the job returns")
+}
+
+/// A red square, the innermost element of the deep documents.
+const RECT: &str = r#"<rect width="5" height="5" fill="red"/>"#;
+
+/// `inner` in `levels` nested groups.
+fn nest(levels: usize, inner: &str) -> String {
+    format!("{}{inner}{}", "<g>".repeat(levels), "</g>".repeat(levels))
+}
+
+/// A 20×10 SVG document with this content.
+fn svg_document(content: &str) -> String {
+    format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">{content}</svg>"#)
+}
+
+/// An SVG whose elements nest `depth` deep (the root included).
+fn nested_svg(depth: usize) -> String {
+    svg_document(&nest(depth.saturating_sub(2), RECT))
+}
+
+/// An SVG drawing groups nested `levels` deep through `hops` chained `use`s
+/// (defined before they are drawn): written at most `levels + 3` deep, it
+/// expands to `(hops + 1) × (levels + 1)` levels below the root.
+fn use_chain_svg(hops: usize, levels: usize) -> String {
+    let use_of = |i: usize| format!(r##"<use href="#h{i}"/>"##);
+    let mut defs = format!(r#"<g id="h0">{}</g>"#, nest(levels - 1, RECT));
+    for i in 1..hops {
+        defs.push_str(&format!(r#"<g id="h{i}">{}</g>"#, nest(levels - 1, &use_of(i - 1))));
+    }
+    svg_document(&format!("<defs>{defs}</defs>{}", nest(levels, &use_of(hops - 1))))
+}
+
+#[test]
+fn the_deepest_allowed_svg_survives_a_worker_stack() {
+    use renditiond::format::OutputFormat;
+    use renditiond::svg::{MAX_SVG_DEPTH, SvgError, SvgLimits};
+    let limits = Limits {
+        svg: SvgLimits {
+            max_depth: MAX_SVG_DEPTH,
+            ..SvgLimits::default()
+        },
+        ..Limits::default()
+    };
+    // Written as deep as allowed, and expanded through `use` to nearly twice that.
+    let deepest = [nested_svg(MAX_SVG_DEPTH), use_chain_svg(1, MAX_SVG_DEPTH - 3)];
+    for (n, text) in deepest.into_iter().enumerate() {
+        let outcome = on_a_worker_stack(move || {
+            let bytes = text.as_bytes();
+            let svg = render_within(bytes, "width-10", SvgOutput::Svg, limits).map(|r| (r.format, r.width));
+            let png = render_within(bytes, "width-10|format-png", SvgOutput::RasterOnRequest, limits)
+                .map(|r| (r.format, r.width));
+            (svg, png)
+        });
+        let (svg, png) = outcome;
+        assert_eq!(svg, Ok((OutputFormat::Svg, 10)), "document {n}");
+        // resvg may refuse the `use` expansion with its own node limit (a
+        // 422), but never overflows the stack.
+        match (n, png) {
+            (_, Ok(png)) => assert_eq!(png, (OutputFormat::Png, 10), "document {n}"),
+            (1, Err(PipelineError::Undecodable { .. })) => {}
+            (_, Err(e)) => panic!("document {n}: {e}"),
+        }
+    }
+    // Deeper is refused, written out or through `use` (where every link was
+    // already counted once, and deeper than twice the limit once expanded).
+    for text in [nested_svg(MAX_SVG_DEPTH + 1), use_chain_svg(2, MAX_SVG_DEPTH - 3)] {
+        let refused = on_a_worker_stack(move || render_within(text.as_bytes(), "width-10", SvgOutput::Svg, limits));
+        assert!(
+            matches!(refused, Err(PipelineError::Svg(SvgError::TooDeep { .. }))),
+            "{refused:?}"
+        );
+    }
 }
 
 /// Everything forbidden that `text` (a served SVG) still holds, as read by

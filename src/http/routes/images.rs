@@ -5,11 +5,17 @@
 //! then 304, serve or redirect like every rendition route.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use percent_encoding::percent_decode_str;
 
 use super::rendition::{decode, respond};
 use crate::http::error::HttpError;
-use crate::renditions::{RenditionError, Request};
+use crate::renditions::{RenditionError, Request, check_spec};
+use crate::spec::{SpecError, SpecLimits};
 use crate::state::AppState;
+
+/// The longest signature or image id segment looked at (a signature has 28
+/// characters).
+const MAX_SEGMENT_CHARS: usize = 128;
 
 /// The route's path prefix.
 pub const PREFIX: &str = "/images/";
@@ -27,22 +33,42 @@ pub struct ServePath {
 
 impl ServePath {
     /// Splits a raw path as Wagtail's URL pattern does:
-    /// `images/([^/]*)/(\d*)/([^/]*)/[^/]*`.
-    pub fn parse(raw: &str) -> Result<Self, HttpError> {
+    /// `images/([^/]*)/(\d*)/([^/]*)/[^/]*`, and judges the spec's text
+    /// against `limits` before anything else (segments too long to be valid
+    /// are refused before they are decoded).
+    pub fn parse(raw: &str, limits: &SpecLimits) -> Result<Self, HttpError> {
         let rest = raw.strip_prefix(PREFIX).ok_or(HttpError::NoRoute)?;
-        let segments: Vec<String> = rest.split('/').map(decode).collect::<Result<_, _>>()?;
-        // Django decodes before matching, so a decoded `/` is a separator too.
-        if segments.len() != 4 || segments.iter().any(|s| s.contains('/')) {
+        let mut parts = rest.splitn(5, '/');
+        let (Some(signature), Some(image_id), Some(spec), Some(filename), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(HttpError::NoRoute);
+        };
+        if signature.len() > MAX_SEGMENT_CHARS || image_id.len() > MAX_SEGMENT_CHARS {
             return Err(HttpError::NoRoute);
         }
-        let image_id = &segments[1];
+        // Django decodes before matching, so a decoded `/` is a separator too
+        // (the file name is ignored, so it is only scanned, never kept).
+        if percent_decode_str(filename).any(|b| b == b'/') {
+            return Err(HttpError::NoRoute);
+        }
+        // A percent-escape is three characters for one byte.
+        if spec.len() > limits.max_bytes.saturating_mul(3) {
+            let limit = limits.max_bytes;
+            return Err(RenditionError::SpecTooLarge(SpecError::TooLong { limit }).into());
+        }
+        let (signature, image_id, spec) = (decode(signature)?, decode(image_id)?, decode(spec)?);
+        if [&signature, &image_id, &spec].iter().any(|s| s.contains('/')) {
+            return Err(HttpError::NoRoute);
+        }
         if image_id.is_empty() || !image_id.chars().all(|c| c.is_ascii_digit()) {
             return Err(HttpError::NoRoute);
         }
+        check_spec(&spec, limits)?;
         Ok(Self {
-            signature: segments[0].clone(),
-            image_id: image_id.clone(),
-            spec: segments[2].clone(),
+            signature,
+            image_id,
+            spec,
         })
     }
 }
@@ -50,13 +76,19 @@ impl ServePath {
 /// The handler.
 pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
     let site = state.wagtail.as_ref().ok_or(HttpError::NoRoute)?;
-    let path = ServePath::parse(request.uri().path())?;
+    let path = ServePath::parse(request.uri().path(), &state.spec_limits)?;
     if !site.signer.verify(&path.signature, &path.image_id, &path.spec) {
         return Err(HttpError::Signature);
     }
     let id: i64 = path.image_id.parse().map_err(|_| HttpError::NoImage)?;
     let image = site.images.find(id).await?.ok_or(HttpError::NoImage)?;
-    let rendition = Request::for_wagtail_image(&path.spec, &image.file, image.focal_point, &image.file_hash)?;
+    let rendition = Request::for_wagtail_image(
+        &path.spec,
+        &image.file,
+        image.focal_point,
+        &image.file_hash,
+        &state.spec_limits,
+    )?;
     let resolved = match state.renditions.resolve(rendition).await {
         Err(RenditionError::NotFound(key)) => return Err(HttpError::SourceMissing(key)),
         other => other?,
@@ -69,7 +101,9 @@ mod tests {
     use super::*;
 
     fn parse(raw: &str) -> Option<(String, String, String)> {
-        ServePath::parse(raw).ok().map(|p| (p.signature, p.image_id, p.spec))
+        ServePath::parse(raw, &SpecLimits::default())
+            .ok()
+            .map(|p| (p.signature, p.image_id, p.spec))
     }
 
     #[test]
@@ -91,8 +125,29 @@ mod tests {
             "/images/s//width-100/",
             "/images/s/1/width%2F100/a.png",
             "/image/s/1/width-100/",
+            "/images/s/1/width-100/a%2Fb.png",
         ] {
             assert_eq!(parse(raw), None, "{raw}");
+        }
+        // The ignored file name may be anything without a `/`, as in Django.
+        assert_eq!(parse("/images/s/1/width-100/%ff.png"), own("s", "1", "width-100"));
+    }
+
+    #[test]
+    fn specs_are_bounded_before_anything_else() {
+        let limits = SpecLimits::default();
+        for raw in [
+            format!("/images/s/1/width-{}/", "1".repeat(600)),
+            format!("/images/s/1/{}/", "%7Cformat-webp".repeat(4000)),
+            format!("/images/s/1/{}/", ["original"; 17].join("%7C")),
+        ] {
+            assert!(
+                matches!(
+                    ServePath::parse(&raw, &limits),
+                    Err(HttpError::Rendition(RenditionError::SpecTooLarge(_)))
+                ),
+                "{raw}"
+            );
         }
     }
 }

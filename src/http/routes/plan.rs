@@ -2,7 +2,7 @@
 //! Wagtail's database or bare sizes, without generating anything. Needs
 //! `Authorization: Bearer <RENDITIOND_API_TOKEN>`; off without a token.
 
-use actix_web::http::header;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use subtle::ConstantTimeEq;
 
@@ -13,10 +13,14 @@ use crate::wagtail::{PlanItem, plan_items};
 /// The most items one request may hold.
 pub const MAX_ITEMS: usize = 1000;
 
-/// The handler.
+/// The most bytes of a request body.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The handler. The body's own errors (too large, cut short) come here too,
+/// so they answer through the one error mapping, after the token check.
 pub async fn post(
     request: HttpRequest,
-    body: web::Bytes,
+    body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     let token = state.api_token.as_deref().ok_or(HttpError::NoRoute)?;
@@ -29,15 +33,24 @@ pub async fn post(
     if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
         return Err(HttpError::Unauthorized);
     }
-    let items: Vec<PlanItem> = serde_json::from_slice(&body).map_err(|e| {
-        let mut reason = e.to_string();
-        reason.truncate(120);
-        HttpError::BadBody(reason)
+    let body = body.map_err(|e| {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            HttpError::PayloadTooLarge
+        } else {
+            HttpError::BadBody(e.to_string())
+        }
     })?;
+    let items: Vec<PlanItem> = serde_json::from_slice(&body).map_err(|e| HttpError::BadBody(e.to_string()))?;
     if items.len() > MAX_ITEMS {
-        return Err(HttpError::BadBody(format!("at most {MAX_ITEMS} items")));
+        return Err(HttpError::TooManyItems);
     }
-    let replies = plan_items(&items, state.wagtail.as_ref(), state.renditions.svg_output()).await?;
+    let replies = plan_items(
+        &items,
+        state.wagtail.as_ref(),
+        state.renditions.svg_output(),
+        &state.spec_limits,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(replies))

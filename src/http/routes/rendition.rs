@@ -8,11 +8,16 @@ use percent_encoding::percent_decode_str;
 use crate::config::Action;
 use crate::http::error::HttpError;
 use crate::http::responses;
-use crate::renditions::{Request, Resolved};
+use crate::renditions::{RenditionError, Request, Resolved, check_spec};
+use crate::spec::{SpecError, SpecLimits};
 use crate::state::AppState;
+use crate::store::{InvalidKey, MAX_KEY_BYTES};
 
 /// The route's path prefix.
 pub const PREFIX: &str = "/r/";
+
+/// The longest signature segment looked at (a signature has 43 characters).
+const MAX_SIGNATURE_CHARS: usize = 128;
 
 /// The parts of a rendition path, percent-decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,8 +31,11 @@ pub struct RenditionPath {
 }
 
 impl RenditionPath {
-    /// Splits a raw (still percent-encoded) request path.
-    pub fn parse(raw: &str) -> Result<Self, HttpError> {
+    /// Splits a raw (still percent-encoded) request path and judges the
+    /// spec's text against `limits` (length, operations, no `/`) before
+    /// anything else: segments too long to be valid are refused before they
+    /// are decoded, so nothing is allocated in proportion to them.
+    pub fn parse(raw: &str, limits: &SpecLimits) -> Result<Self, HttpError> {
         let rest = raw.strip_prefix(PREFIX).ok_or(HttpError::NoRoute)?;
         let mut parts = rest.splitn(3, '/');
         let (Some(signature), Some(spec), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
@@ -36,9 +44,24 @@ impl RenditionPath {
         if signature.is_empty() || spec.is_empty() || key.is_empty() {
             return Err(HttpError::NoRoute);
         }
+        // A percent-escape is three characters for one byte.
+        if spec.len() > limits.max_bytes.saturating_mul(3) {
+            let limit = limits.max_bytes;
+            return Err(RenditionError::SpecTooLarge(SpecError::TooLong { limit }).into());
+        }
+        if key.len() > MAX_KEY_BYTES.saturating_mul(3) {
+            return Err(RenditionError::InvalidKey(InvalidKey("too long")).into());
+        }
+        if signature.len() > MAX_SIGNATURE_CHARS {
+            return Err(HttpError::Signature);
+        }
+        let spec = decode(spec)?;
+        // The signature covers `"{spec}/{key}"`: a decoded `/` in the spec
+        // would let it stand for another split of the same text.
+        check_spec(&spec, limits)?;
         Ok(Self {
             signature: decode(signature)?,
-            spec: decode(spec)?,
+            spec,
             key: decode(key)?,
         })
     }
@@ -54,12 +77,13 @@ pub fn decode(segment: &str) -> Result<String, HttpError> {
 
 /// The handler.
 pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, HttpError> {
-    let path = RenditionPath::parse(request.uri().path())?;
+    let path = RenditionPath::parse(request.uri().path(), &state.spec_limits)?;
     state
         .signer
         .verify(&path.signature, &path.spec, &path.key)
         .map_err(|_| HttpError::Signature)?;
-    let resolved = state.renditions.resolve(Request::parse(&path.spec, &path.key)?).await?;
+    let rendition = Request::parse(&path.spec, &path.key, &state.spec_limits)?;
+    let resolved = state.renditions.resolve(rendition).await?;
     respond(&request, &state, &resolved).await
 }
 
@@ -91,7 +115,16 @@ mod tests {
     use super::*;
 
     fn parse(raw: &str) -> Option<(String, String, String)> {
-        RenditionPath::parse(raw).ok().map(|p| (p.signature, p.spec, p.key))
+        RenditionPath::parse(raw, &SpecLimits::default())
+            .ok()
+            .map(|p| (p.signature, p.spec, p.key))
+    }
+
+    fn refusal(raw: &str) -> HttpError {
+        match RenditionPath::parse(raw, &SpecLimits::default()) {
+            Ok(p) => panic!("{raw} was accepted: {p:?}"),
+            Err(e) => e,
+        }
     }
 
     #[test]
@@ -121,9 +154,29 @@ mod tests {
         ] {
             assert!(parse(raw).is_none(), "{raw}");
         }
-        assert!(matches!(
-            RenditionPath::parse("/r/s/w/%ff.jpg"),
-            Err(HttpError::BadEncoding)
-        ));
+        assert!(matches!(refusal("/r/s/w/%ff.jpg"), HttpError::BadEncoding));
+    }
+
+    #[test]
+    fn refuses_specs_that_could_resplit_or_are_too_large() {
+        use RenditionError as R;
+        for raw in [
+            "/r/s/fill-300x200%7Cformat-webp-lossless%2Fdir/cat.jpg",
+            "/r/s/width-100%2f/a.jpg",
+            "/r/s/%2F/a.jpg",
+        ] {
+            assert!(matches!(refusal(raw), HttpError::Rendition(R::Spec { .. })), "{raw}");
+        }
+        let long = format!("/r/s/width-{}/a.jpg", "1".repeat(600));
+        assert!(matches!(refusal(&long), HttpError::Rendition(R::SpecTooLarge(_))));
+        // Refused before decoding: 50 kB of escapes.
+        let escaped = format!("/r/s/{}/a.jpg", "%7Cformat-webp".repeat(4000));
+        assert!(matches!(refusal(&escaped), HttpError::Rendition(R::SpecTooLarge(_))));
+        let many = format!("/r/s/{}/a.jpg", ["original"; 17].join("%7C"));
+        assert!(matches!(refusal(&many), HttpError::Rendition(R::SpecTooLarge(_))));
+        let key = format!("/r/s/w/{}", "a".repeat(4000));
+        assert!(matches!(refusal(&key), HttpError::Rendition(R::InvalidKey(_))));
+        let signature = format!("/r/{}/w/a.jpg", "s".repeat(200));
+        assert!(matches!(refusal(&signature), HttpError::Signature));
     }
 }
