@@ -15,6 +15,14 @@ use serde_json::Value;
 
 use crate::support::root;
 
+/// The checker of served SVG, shared with the `svg` fuzz target.
+#[path = "svg_check.rs"]
+mod check;
+use check::forbidden_constructs;
+
+/// The hostile corpus's payload URLs, which nothing served may still name.
+const MARKERS: [&str; 1] = ["/cb/"];
+
 /// What the corpus manifest says of one hostile file.
 pub struct Expected {
     /// Served sanitized (`true`) or refused with a 4xx.
@@ -157,102 +165,6 @@ fn the_deepest_allowed_svg_survives_a_worker_stack() {
     }
 }
 
-/// Everything forbidden that `text` (a served SVG) still holds, as read by
-/// roxmltree, a parser independent of the sanitizer's.
-pub fn forbidden_constructs(text: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    for marker in ["<!DOCTYPE", "<!ENTITY", "<?", "<!--", "<![CDATA["] {
-        if text.contains(marker) {
-            found.push(format!("markup {marker}"));
-        }
-    }
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        ..roxmltree::ParsingOptions::default()
-    };
-    let document = match roxmltree::Document::parse_with_options(text, options) {
-        Ok(d) => d,
-        Err(e) => return vec![format!("does not parse: {e}")],
-    };
-    const SVG: &str = "http://www.w3.org/2000/svg";
-    for node in document.descendants().filter(|n| n.is_element()) {
-        let tag = node.tag_name();
-        let name = tag.name();
-        if tag.namespace() != Some(SVG) {
-            found.push(format!("element {name} in namespace {:?}", tag.namespace()));
-        }
-        if [
-            "script",
-            "foreignObject",
-            "iframe",
-            "embed",
-            "object",
-            "handler",
-            "listener",
-            "form",
-        ]
-        .contains(&name)
-        {
-            found.push(format!("element {name}"));
-        }
-        if name == "style" && !safe_css(&node.text().unwrap_or_default().to_ascii_lowercase()) {
-            found.push(format!("style element {:?}", node.text()));
-        }
-        let animation = ["animate", "set", "animateTransform", "animateMotion"].contains(&name);
-        for attribute in node.attributes() {
-            let local = attribute.name().to_ascii_lowercase();
-            let value = attribute.value();
-            let compact: String = value
-                .chars()
-                .filter(|c| !c.is_whitespace() && !c.is_control())
-                .flat_map(char::to_lowercase)
-                .collect();
-            if local.starts_with("on") {
-                found.push(format!("event attribute {local} on {name}"));
-            }
-            if local == "href" && !(value.starts_with('#') || raster_data(&compact)) {
-                found.push(format!("href {value:?} on {name}"));
-            }
-            if animation && local == "attributename" {
-                let target = compact.rsplit(':').next().unwrap_or_default();
-                if target == "href" || target.starts_with("on") || target == "style" {
-                    found.push(format!("{name} animates {value}"));
-                }
-            }
-            if local != "href" && (!safe_css(&compact) || compact.contains("/cb/")) {
-                found.push(format!("attribute {local}={value:?} on {name}"));
-            }
-        }
-    }
-    found
-}
-
-fn raster_data(compact: &str) -> bool {
-    ["png", "jpeg", "gif", "webp"]
-        .iter()
-        .any(|f| compact.starts_with(&format!("data:image/{f};base64,")))
-}
-
-/// Lower-cased CSS or attribute text without loading or script constructs.
-fn safe_css(text: &str) -> bool {
-    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let bad = [
-        "@import",
-        "expression(",
-        "-moz-binding",
-        "behavior",
-        "javascript:",
-        "\\",
-        "/cb/",
-    ];
-    if bad.iter().any(|b| compact.contains(b)) {
-        return false;
-    }
-    compact
-        .match_indices("url(")
-        .all(|(at, _)| compact[at + 4..].trim_start_matches(['"', '\'']).starts_with('#'))
-}
-
 /// Renders an SVG text with resvg (no resources, system fonts) at `size`.
 fn raster(text: &str, size: Option<(u32, u32)>) -> Result<Pixmap, String> {
     let mut options = usvg::Options::default();
@@ -296,7 +208,7 @@ fn hostile_svgs_are_sanitized_or_refused() {
         match (render(&bytes, "original", SvgOutput::Svg), expected.sanitized) {
             (Ok(rendition), true) => {
                 let text = String::from_utf8(rendition.bytes).expect("UTF-8 output");
-                for construct in forbidden_constructs(&text) {
+                for construct in forbidden_constructs(&text, &MARKERS) {
                     problems.push(format!("{name}: {construct}"));
                 }
                 if text.contains("PWNED") || text.contains("root:") {
@@ -323,7 +235,7 @@ fn the_checker_sees_what_the_sanitizer_removes() {
         .keys()
         .filter(|name| {
             let text = String::from_utf8_lossy(&read(&hostile_dir().join(name))).into_owned();
-            !forbidden_constructs(&text).is_empty() || text.contains("/cb/")
+            !forbidden_constructs(&text, &MARKERS).is_empty() || text.contains("/cb/")
         })
         .count();
     assert!(
