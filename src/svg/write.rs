@@ -51,10 +51,14 @@ fn write_element(element: &Element, out: &mut String, root: bool, xlink: bool) {
 }
 
 /// Escapes markup characters; in attributes also quotes and white space
-/// that a parser would otherwise normalise.
+/// that a parser would otherwise normalise. Characters XML 1.0 cannot hold
+/// at all (other controls, U+FFFE, U+FFFF), which a lenient parse or a
+/// character reference may have let in, are dropped, so that what is
+/// written is always well-formed.
 fn escape(text: &str, attribute: bool, out: &mut String) {
     for c in text.chars() {
         match c {
+            '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => {}
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -72,6 +76,13 @@ mod tests {
     use super::*;
     use crate::svg::SvgLimits;
     use crate::svg::tree::parse;
+
+    #[test]
+    fn characters_xml_cannot_hold_are_dropped() {
+        let mut out = String::new();
+        escape("1\u{1d}0\u{0}\u{FFFE}\t&", true, &mut out);
+        assert_eq!(out, "10&#9;&amp;");
+    }
 
     #[test]
     fn round_trips_through_the_parser() {

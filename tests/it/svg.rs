@@ -316,3 +316,25 @@ fn rasterized_svgs_have_the_planned_size_and_format() {
     let svg = render(&bytes, "width-30", SvgOutput::RasterOnRequest).expect("stays SVG");
     assert_eq!(svg.format.name(), "svg");
 }
+
+/// Inputs the `svg` fuzz target found, sanitized again and checked.
+#[test]
+fn fuzz_findings_sanitize_to_well_formed_svg() {
+    let dir = root().join("tests/data/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("findings") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "svg") {
+            continue;
+        }
+        seen += 1;
+        let bytes = std::fs::read(&path).expect("finding");
+        let Ok(document) = renditiond::svg::Document::parse(&bytes, &renditiond::svg::SvgLimits::default()) else {
+            continue;
+        };
+        let text = document.to_text();
+        let found = forbidden_constructs(&text, &[]);
+        assert!(found.is_empty(), "{}: {found:?}\n{text}", path.display());
+    }
+    assert!(seen > 0, "no findings in {}", dir.display());
+}
