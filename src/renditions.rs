@@ -597,6 +597,7 @@ mod tests {
             };
             world.put("photo.jpg", PHOTO).await;
             world.put("notes.txt", b"not an image").await;
+            world.put("empty.jpg", b"").await;
             world
         }
 
@@ -721,6 +722,11 @@ mod tests {
         ));
         assert!(matches!(
             resolve(&renditions, "width-10", "notes.txt").await,
+            Err(RenditionError::Pipeline(PipelineError::UnknownFormat))
+        ));
+        // An empty object has no byte to range over: not an outage.
+        assert!(matches!(
+            resolve(&renditions, "width-10", "empty.jpg").await,
             Err(RenditionError::Pipeline(PipelineError::UnknownFormat))
         ));
         assert!(matches!(
