@@ -8,19 +8,23 @@ use renditiond::format::SourceFormat;
 use renditiond::pipeline::{self, Limits};
 use renditiond::svg::SvgLimits;
 
-const LIMITS: Limits = Limits {
-    max_source_pixels: 1 << 20,
-    max_output_pixels: 1 << 20,
-    svg: SvgLimits {
-        max_bytes: 64 * 1024,
-        max_elements: 2_000,
-        max_depth: 32,
-    },
-};
+/// Tight limits: small originals and renditions.
+fn limits() -> Limits {
+    Limits {
+        max_source_pixels: 1 << 20,
+        max_output_pixels: 1 << 20,
+        svg: SvgLimits {
+            max_bytes: 64 * 1024,
+            max_elements: 2_000,
+            max_depth: 32,
+            ..SvgLimits::default()
+        },
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let sniffed = pipeline::sniff(data);
-    match pipeline::probe(data, &LIMITS) {
+    match pipeline::probe(data, &limits()) {
         Ok(probe) => {
             assert_eq!(Some(probe.format), sniffed);
             assert!(pipeline::reads(probe.format));
@@ -28,7 +32,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(size.width.is_finite() && size.height.is_finite(), "{size:?}");
             if probe.format != SourceFormat::Svg {
                 assert!(size.width >= 1.0 && size.height >= 1.0, "{size:?}");
-                assert!(size.width * size.height <= LIMITS.max_source_pixels as f64, "{size:?}");
+                assert!(
+                    size.width * size.height <= limits().max_source_pixels as f64,
+                    "{size:?}"
+                );
             }
         }
         Err(e) => assert!(!e.to_string().is_empty()),

@@ -12,15 +12,19 @@ use renditiond::plan::{self, FocalPoint, Source, SvgOutput};
 use renditiond::spec::FilterSpec;
 use renditiond::svg::SvgLimits;
 
-const LIMITS: Limits = Limits {
-    max_source_pixels: 1_000_000,
-    max_output_pixels: 1_000_000,
-    svg: SvgLimits {
-        max_bytes: 32 * 1024,
-        max_elements: 500,
-        max_depth: 16,
-    },
-};
+/// Tight limits: small originals and renditions.
+fn limits() -> Limits {
+    Limits {
+        max_source_pixels: 1_000_000,
+        max_output_pixels: 1_000_000,
+        svg: SvgLimits {
+            max_bytes: 32 * 1024,
+            max_elements: 500,
+            max_depth: 16,
+            ..SvgLimits::default()
+        },
+    }
+}
 
 /// Small outputs of every operation and encoder (from tests/data/render-specs.txt).
 const SPECS: [&str; 24] = [
@@ -72,7 +76,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let spec = FilterSpec::parse(SPECS[usize::from(*pick) % SPECS.len()]).expect("a valid spec");
     let svg = SVG_OUTPUTS[usize::from(options & 3) % SVG_OUTPUTS.len()];
-    let Ok(probe) = pipeline::probe(bytes, &LIMITS) else {
+    let Ok(probe) = pipeline::probe(bytes, &limits()) else {
         return;
     };
     let size = probe.oriented_size();
@@ -94,7 +98,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(plan) = plan::plan(&source, &spec, svg) else {
         return;
     };
-    let Ok(rendition) = pipeline::render(bytes, &probe, &plan, &LIMITS) else {
+    let Ok(rendition) = pipeline::render(bytes, &probe, &plan, &limits()) else {
         return;
     };
     let format = plan.format();
