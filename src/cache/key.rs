@@ -16,7 +16,7 @@ use crate::store::{SourceVersion, StorageKey};
 
 /// Changes whenever an encoder or its settings change the bytes produced for
 /// the same input, so that old renditions are never served as new ones.
-pub const ENCODER_VERSION: &str = "renditiond/1";
+pub const ENCODER_VERSION: &str = "renditiond/2";
 
 /// The longest stem and spec kept in rendition names, in characters.
 const MAX_NAME_PART: usize = 60;
