@@ -1,7 +1,7 @@
 //! Serialises a sanitized tree: UTF-8, no prolog, no doctype, no comments,
 //! every namespace declared once on the root.
 
-use super::tree::{Element, Namespace, Node, SVG_NS, XLINK_NS};
+use super::tree::{Element, Namespace, Node, SVG_NS, XLINK_NS, is_xml_char};
 
 /// The document as UTF-8 text.
 pub fn write(root: &Element) -> String {
@@ -51,14 +51,14 @@ fn write_element(element: &Element, out: &mut String, root: bool, xlink: bool) {
 }
 
 /// Escapes markup characters; in attributes also quotes and white space
-/// that a parser would otherwise normalise. Characters XML 1.0 cannot hold
-/// at all (other controls, U+FFFE, U+FFFF), which a lenient parse or a
-/// character reference may have let in, are dropped, so that what is
-/// written is always well-formed.
+/// that a parser would otherwise normalise. The parser refuses characters
+/// XML 1.0 cannot hold; should one reach here all the same, it becomes
+/// U+FFFD: never dropped, since dropping could join two checked halves
+/// into a word the sanitizer never saw (`hre\0f`).
 fn escape(text: &str, attribute: bool, out: &mut String) {
     for c in text.chars() {
         match c {
-            '\u{0}'..='\u{8}' | '\u{B}' | '\u{C}' | '\u{E}'..='\u{1F}' | '\u{FFFE}' | '\u{FFFF}' => {}
+            c if !is_xml_char(c) => out.push('\u{FFFD}'),
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
@@ -78,10 +78,10 @@ mod tests {
     use crate::svg::tree::parse;
 
     #[test]
-    fn characters_xml_cannot_hold_are_dropped() {
+    fn characters_xml_cannot_hold_are_replaced_not_dropped() {
         let mut out = String::new();
-        escape("1\u{1d}0\u{0}\u{FFFE}\t&", true, &mut out);
-        assert_eq!(out, "10&#9;&amp;");
+        escape("hre\u{0}f\u{1d}\u{FFFE}\t&", true, &mut out);
+        assert_eq!(out, "hre\u{FFFD}f\u{FFFD}\u{FFFD}&#9;&amp;");
     }
 
     #[test]
