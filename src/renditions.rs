@@ -27,6 +27,7 @@ use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
 use crate::plan::{self, FocalPoint, FocalPointError, Plan, PlanError, Source, SvgOutput, split_spec_focal_point};
 use crate::spec::{FilterSpec, SpecError, SpecLimits};
 use crate::store::{InvalidKey, Originals, SourceVersion, StorageKey, StoreError};
+use crate::wagtail::SourceSize;
 use crate::workers::{OverBudget, Overloaded, WorkerFailed, Workers};
 
 /// How long a rendition known to be in the shared store is trusted to still
@@ -347,6 +348,26 @@ impl Renditions {
             format: outline.format,
             filename,
         })
+    }
+
+    /// The EXIF-oriented size of the original at `file` (Wagtail's file
+    /// name), from the same cached ranged read as [`resolve`](Self::resolve).
+    pub async fn source_size(&self, file: &str) -> SourceSize {
+        let Ok(key) = StorageKey::new(file) else {
+            return SourceSize::Recorded;
+        };
+        match self.sources.try_get_with_by_ref(&key, self.inspect(&key)).await {
+            Ok(source) => source.probe.map_or(SourceSize::Recorded, |probe| {
+                SourceSize::Oriented(probe.oriented_size())
+            }),
+            Err(error) => match &*error {
+                RenditionError::NotFound(_) => SourceSize::Missing,
+                other => {
+                    tracing::warn!(error = %other, file, "could not read an original's headers; planning from the recorded size");
+                    SourceSize::Recorded
+                }
+            },
+        }
     }
 
     /// The original's version, size, format and headers, from one ranged read.

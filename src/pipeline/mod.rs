@@ -309,7 +309,12 @@ pub fn render_until(
     let oriented = orient::apply(header.orientation, resized);
     let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
     deadline.check()?;
-    encode(flat, plan.encoding, icc.as_deref())
+    let rendition = encode(flat, plan.encoding, icc.as_deref())?;
+    // A render that ended past its deadline took longer than it may, however
+    // fast its stages were before it: the answer does not depend on which
+    // stage the deadline fell in.
+    deadline.check()?;
+    Ok(rendition)
 }
 
 /// The stored region of `header`'s pixels that `plan` crops, and the

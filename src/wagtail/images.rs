@@ -4,9 +4,10 @@
 //! query has a deadline, so a database outage is an error, never a hang.
 
 use std::sync::{Arc, Once};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use moka::future::Cache;
+use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Row};
@@ -24,6 +25,14 @@ pub const ROWS_CACHE_BYTES: u64 = 16 << 20;
 /// What a cached row costs besides its text (map slot, `Arc`, numbers).
 const ROW_OVERHEAD: usize = 160;
 
+/// How long a row is trusted, whatever version a URL names, before it may
+/// be read again: URLs with made-up versions cost at most one query per
+/// image and second.
+const MIN_REREAD: Duration = Duration::from_secs(1);
+
+/// Hex digits of an image version.
+pub const VERSION_CHARS: usize = 12;
+
 /// One row of the image table: what renditiond needs of a Wagtail image.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WagtailImage {
@@ -37,6 +46,27 @@ pub struct WagtailImage {
     pub focal_point: Option<FocalPoint>,
     /// SHA-1 of the original's bytes (may be empty).
     pub file_hash: String,
+}
+
+impl WagtailImage {
+    /// What tells this row from an earlier or later one of the same image:
+    /// the first [`VERSION_CHARS`] hex digits of SHA-256 over the file name,
+    /// file hash and focal point (`x,y,width,height`, empty without one),
+    /// one per line. The Wagtail adapter computes the same from its model.
+    pub fn version(&self) -> String {
+        let focal = self.focal_point.map_or_else(String::new, |f| f.to_string());
+        let digest = Sha256::digest(format!("{}\n{}\n{focal}", self.file, self.file_hash).as_bytes());
+        let mut text = hex::encode(digest);
+        text.truncate(VERSION_CHARS);
+        text
+    }
+}
+
+/// A row as cached: the image (none when there is no such id) and when it was read.
+#[derive(Debug, Clone)]
+struct CachedRow {
+    image: Option<Arc<WagtailImage>>,
+    read: Instant,
 }
 
 /// Why an image could not be read from the table.
@@ -71,7 +101,7 @@ impl DatabaseError {
 pub struct ImageTable {
     pool: AnyPool,
     query: String,
-    rows: Cache<i64, Option<Arc<WagtailImage>>>,
+    rows: Cache<i64, CachedRow>,
     timeout: Duration,
 }
 
@@ -98,8 +128,8 @@ impl ImageTable {
             query,
             rows: Cache::builder()
                 .max_capacity(ROWS_CACHE_BYTES)
-                .weigher(|_, row: &Option<Arc<WagtailImage>>| {
-                    let text = row.as_ref().map_or(0, |r| r.file.len() + r.file_hash.len());
+                .weigher(|_, row: &CachedRow| {
+                    let text = row.image.as_ref().map_or(0, |r| r.file.len() + r.file_hash.len());
                     u32::try_from(ROW_OVERHEAD + text).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl)
@@ -110,8 +140,38 @@ impl ImageTable {
 
     /// The image with primary key `id`, if there is one.
     pub async fn find(&self, id: i64) -> Result<Option<Arc<WagtailImage>>, DatabaseError> {
+        self.find_current(id, None).await
+    }
+
+    /// [`find`](Self::find), read again from the database when the cached
+    /// row is not of `version` (a URL or a plan request naming a newer row
+    /// than the cache holds), at most once per [`MIN_REREAD`].
+    pub async fn find_current(
+        &self,
+        id: i64,
+        version: Option<&str>,
+    ) -> Result<Option<Arc<WagtailImage>>, DatabaseError> {
+        let cached = self.cached(id).await?;
+        let Some(version) = version else {
+            return Ok(cached.image);
+        };
+        let current = cached.image.as_ref().is_some_and(|image| image.version() == version);
+        if current || cached.read.elapsed() < MIN_REREAD {
+            return Ok(cached.image);
+        }
+        self.rows.invalidate(&id).await;
+        Ok(self.cached(id).await?.image)
+    }
+
+    async fn cached(&self, id: i64) -> Result<CachedRow, DatabaseError> {
         self.rows
-            .try_get_with(id, self.query_row(id))
+            .try_get_with(id, async {
+                let image = self.query_row(id).await?;
+                Ok::<_, DatabaseError>(CachedRow {
+                    image,
+                    read: Instant::now(),
+                })
+            })
             .await
             .map_err(|e| (*e).clone())
     }

@@ -7,7 +7,8 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::WagtailSite;
+use super::images::VERSION_CHARS;
+use super::{WagtailImage, WagtailSite};
 use crate::format::SourceFormat;
 use crate::plan::{self, FocalPoint, Size, Source, SvgOutput};
 use crate::spec::{FilterSpec, SpecError, SpecLimits};
@@ -46,6 +47,21 @@ pub struct PlanItem {
     pub focal_point: Option<FocalPointJson>,
     /// Source format name (without an image id; default `png`).
     pub format: Option<String>,
+    /// The image's version as the site knows it (with an image id): a
+    /// cached row of another version is read again.
+    pub version: Option<String>,
+}
+
+/// What the original of an image says its size is, once EXIF-oriented.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SourceSize {
+    /// Its headers give this size, orientation applied.
+    Oriented(Size),
+    /// There is no such file.
+    Missing,
+    /// Its headers do not tell (SVG), or it could not be read: the size
+    /// Wagtail recorded is used.
+    Recorded,
 }
 
 /// A focal point as JSON: centre `x`, `y` and `width`, `height`.
@@ -82,13 +98,19 @@ pub enum PlanReply {
 }
 
 /// Plans every item, in order, each spec within `limits`; a database
-/// outage fails the whole request.
-pub async fn plan_items(
+/// outage fails the whole request. `source_size` tells an image's oriented
+/// size from its original's file name (one ranged read of its headers).
+pub async fn plan_items<F, Fut>(
     items: &[PlanItem],
     site: Option<&WagtailSite>,
     svg: SvgOutput,
     limits: &SpecLimits,
-) -> Result<Vec<PlanReply>, super::DatabaseError> {
+    source_size: F,
+) -> Result<Vec<PlanReply>, super::DatabaseError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = SourceSize>,
+{
     let mut replies = Vec::with_capacity(items.len());
     for item in items {
         if let Err(error) = limits.check(&item.spec) {
@@ -101,7 +123,7 @@ pub async fn plan_items(
         }
         let reply = match (item.image_id, site) {
             (Some(_), None) => failed("Wagtail is not configured"),
-            (Some(id), Some(site)) => match site.images.find(id).await {
+            (Some(id), Some(site)) => match site.images.find_current(id, item.version.as_deref()).await {
                 Err(error) if error.is_bad_row() => {
                     tracing::warn!(%error, "unusable Wagtail image row");
                     failed("Internal error")
@@ -110,9 +132,19 @@ pub async fn plan_items(
                 Ok(None) => failed("Image not found"),
                 Ok(Some(image)) => {
                     let format = extension_format(&image.file);
-                    let size = Size::new(f64::from(image.width), f64::from(image.height));
-                    let url = signed_url(site, id, &item.spec, &image.file);
-                    plan_one(&item.spec, size, format, image.focal_point, svg, Some(url))
+                    let recorded = Size::new(f64::from(image.width), f64::from(image.height));
+                    let size = match source_size(image.file.clone()).await {
+                        SourceSize::Oriented(size) => Some(size),
+                        SourceSize::Recorded => Some(recorded),
+                        SourceSize::Missing => None,
+                    };
+                    match size {
+                        Some(size) => {
+                            let url = signed_url(site, id, &item.spec, &image);
+                            plan_one(&item.spec, size, format, image.focal_point, svg, Some(url))
+                        }
+                        None => failed("Source image file not found"),
+                    }
                 }
             },
             (None, _) => match (item.width, item.height) {
@@ -162,16 +194,27 @@ fn plan_one(
     }
 }
 
-/// Wagtail's `generate_image_url`: `/images/<signature>/<id>/<spec>/<file name>`.
-fn signed_url(site: &WagtailSite, id: i64, spec: &str, file: &str) -> String {
+/// Wagtail's `generate_image_url`, `/images/<signature>/<id>/<spec>/<file
+/// name>`, with the row's version before the file name
+/// (`<version>~<file name>`): the unsigned last segment then changes with
+/// the file and focal point, and names the row it was planned from.
+fn signed_url(site: &WagtailSite, id: i64, spec: &str, image: &WagtailImage) -> String {
     let id = id.to_string();
     let signature = site.signer.sign(&id, spec);
-    let name: String = file.chars().skip(ORIGINALS_PREFIX_CHARS).collect();
+    let name: String = image.file.chars().skip(ORIGINALS_PREFIX_CHARS).collect();
     format!(
-        "/images/{signature}/{id}/{}/{}",
+        "/images/{signature}/{id}/{}/{}~{}",
         utf8_percent_encode(spec, SEGMENT),
+        image.version(),
         utf8_percent_encode(&name, SEGMENT)
     )
+}
+
+/// The version a serve-view file name segment names (`<version>~…`), if any.
+pub fn named_version(filename: &str) -> Option<&str> {
+    let (version, _) = filename.split_once('~')?;
+    let hex = version.len() == VERSION_CHARS && version.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    hex.then_some(version)
 }
 
 /// The format Wagtail assumes from a file name's extension.
@@ -206,13 +249,15 @@ mod tests {
             height: Some(height),
             focal_point: None,
             format: Some(format.to_owned()),
+            version: None,
         }
     }
 
     fn run(items: &[PlanItem]) -> Vec<PlanReply> {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
+        let unread = |_| async { SourceSize::Recorded };
         runtime
-            .block_on(plan_items(items, None, SvgOutput::Svg, &SpecLimits::default()))
+            .block_on(plan_items(items, None, SvgOutput::Svg, &SpecLimits::default(), unread))
             .expect("no database involved")
     }
 
@@ -266,5 +311,34 @@ mod tests {
         assert_eq!(extension_format("original_images/a.JPG"), Some(SourceFormat::Jpeg));
         assert_eq!(extension_format("original_images/noext"), None);
         assert_eq!(utf8_percent_encode("a|b.c-1", SEGMENT).to_string(), "a%7Cb.c-1");
+    }
+
+    #[test]
+    fn file_names_may_name_a_version() {
+        assert_eq!(named_version("0123456789ab~photo.jpg"), Some("0123456789ab"));
+        for name in [
+            "photo.jpg",
+            "0123456789ab-photo.jpg",
+            "0123456789AB~x",
+            "0123456789a~x",
+            "~x",
+            "",
+        ] {
+            assert_eq!(named_version(name), None, "{name}");
+        }
+        let image = WagtailImage {
+            file: "original_images/photo.jpg".into(),
+            width: 10,
+            height: 10,
+            focal_point: Some(FocalPoint::new(5, 6, 2, 3)),
+            file_hash: "abc".into(),
+        };
+        // sha256("original_images/photo.jpg\nabc\n5,6,2,3"), as the adapter computes it.
+        assert_eq!(image.version(), "7eabf26d2209");
+        let moved = WagtailImage {
+            focal_point: None,
+            ..image.clone()
+        };
+        assert_ne!(moved.version(), image.version());
     }
 }

@@ -22,13 +22,18 @@ const SCHEMA: &str = "CREATE TABLE wagtailimages_image (id integer PRIMARY KEY, 
     focal_point_x integer NULL, focal_point_y integer NULL, focal_point_width integer NULL, \
     focal_point_height integer NULL, file_size integer NULL, file_hash varchar(40) NOT NULL)";
 
-/// Originals under `original_images/` and a database with three images:
-/// 1 a photo with a focal point, 2 a PNG, 3 a row whose file is gone.
+/// Originals under `original_images/` and a database with four images:
+/// 1 a photo with a focal point, 2 a PNG, 3 a row whose file is gone, 4 a
+/// JPEG stored rotated (EXIF orientation 6; Wagtail records its stored size).
 fn site(name: &str) -> (PathBuf, String) {
     let dir = scratch(name);
     let originals = dir.join("media");
     std::fs::create_dir_all(originals.join("original_images")).expect("folder");
-    for (from, to) in [("photo-baseline.jpg", "photo.jpg"), ("alpha.png", "alpha.png")] {
+    for (from, to) in [
+        ("photo-baseline.jpg", "photo.jpg"),
+        ("alpha.png", "alpha.png"),
+        ("orientation-6.jpg", "rotated.jpg"),
+    ] {
         std::fs::copy(
             root().join("test-images").join(from),
             originals.join("original_images").join(to),
@@ -48,6 +53,7 @@ fn site(name: &str) -> (PathBuf, String) {
             "(1, 'photo', 'original_images/photo.jpg', 640, 427, 420, 160, 80, 60, 1, 'aaaa')",
             "(2, 'alpha', 'original_images/alpha.png', 64, 64, NULL, NULL, NULL, NULL, 1, '')",
             "(3, 'gone', 'original_images/gone.jpg', 10, 10, NULL, NULL, NULL, NULL, 1, '')",
+            "(4, 'rotated', 'original_images/rotated.jpg', 160, 240, NULL, NULL, NULL, NULL, 1, 'bbbb')",
         ] {
             sqlx::query(&format!("INSERT INTO wagtailimages_image VALUES {row}"))
                 .execute(&mut db)
@@ -68,6 +74,13 @@ fn start(originals: &Path, database: &str, extra: &[(&str, &str)]) -> Server {
     ];
     settings.extend_from_slice(extra);
     Server::start(&settings)
+}
+
+/// The image version of a row whose file name, file hash and focal point
+/// lines are `text`.
+fn version(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(text.as_bytes()))[..12].to_owned()
 }
 
 /// Wagtail's URL for image `id` and `spec`, as `generate_image_url` writes it.
@@ -141,12 +154,16 @@ fn plans_renditions_without_pixels() {
     );
     assert_eq!(reply.status, 200, "{}", reply.text());
     let answer: Value = serde_json::from_slice(&reply.body).expect("JSON");
-    let expected_url = url("1", "fill-300x200|format-webp", "photo.jpg");
+    // The file name segment carries the row's version: SHA-256 of file name,
+    // file hash and focal point, as the adapter computes it.
+    let photo = version("original_images/photo.jpg\naaaa\n420,160,80,60");
+    let expected_url = url("1", "fill-300x200|format-webp", &format!("{photo}~photo.jpg"));
+    let alpha = version("original_images/alpha.png\n\n");
     assert_eq!(
         answer,
         json!([
             {"width": 300, "height": 200, "format": "webp", "url": expected_url},
-            {"width": 32, "height": 32, "format": "png", "url": url("2", "width-32", "alpha.png")},
+            {"width": 32, "height": 32, "format": "png", "url": url("2", "width-32", &format!("{alpha}~alpha.png"))},
             {"error": "Image not found"},
             {"width": 100, "height": 50, "format": "jpeg"},
             {"width": 100, "height": 100, "format": "png"},
@@ -157,6 +174,18 @@ fn plans_renditions_without_pixels() {
     let served = server.get(&expected_url);
     let image = image::load_from_memory(&served.body).expect("a WebP");
     assert_eq!((image.width(), image.height()), (300, 200));
+
+    // Sizes are the EXIF-oriented ones (the row has the stored 160x240), and
+    // a row whose file is gone says so.
+    let more = json!([{"image_id": 4, "spec": "width-100"}, {"image_id": 3, "spec": "width-5"}]).to_string();
+    let reply = server.post("/v1/plan", &more, &[("authorization", &auth)]);
+    let answer: Value = serde_json::from_slice(&reply.body).expect("JSON");
+    assert_eq!(answer[0]["width"], 100);
+    assert_eq!(answer[0]["height"], 66);
+    assert_eq!(answer[1], json!({"error": "Source image file not found"}));
+    let rotated = server.get(answer[0]["url"].as_str().expect("a URL"));
+    let image = image::load_from_memory(&rotated.body).expect("a JPEG");
+    assert_eq!((image.width(), image.height()), (100, 66));
 
     for (headers, status) in [
         (vec![], 401),
@@ -171,6 +200,73 @@ fn plans_renditions_without_pixels() {
         assert_eq!(bad.status, 400, "{}", bad.text());
         assert!(bad.text().starts_with("Invalid request"), "{}", bad.text());
     }
+}
+
+#[test]
+fn a_newer_version_reads_the_row_again() {
+    let (originals, database) = site("wagtail-version");
+    // Rows are trusted for a minute: only a version can make renditiond look again.
+    let server = start(&originals, &database, &[("RENDITIOND_VERSION_TTL", "60")]);
+    let auth = format!("Bearer {TOKEN}");
+    let plan = |version: Option<&str>| -> String {
+        let item = json!({"image_id": 1, "spec": "fill-100x100", "version": version});
+        let reply = server.post("/v1/plan", &json!([item]).to_string(), &[("authorization", &auth)]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        serde_json::from_slice::<Value>(&reply.body).expect("JSON")[0]["url"]
+            .as_str()
+            .expect("a URL")
+            .to_owned()
+    };
+    let before = version("original_images/photo.jpg\naaaa\n420,160,80,60");
+    assert!(plan(None).ends_with(&format!("/{before}~photo.jpg")));
+    // The site moves the focal point.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut db = SqliteConnection::connect(&database).await.expect("sqlite");
+        sqlx::query("UPDATE wagtailimages_image SET focal_point_x = 100 WHERE id = 1")
+            .execute(&mut db)
+            .await
+            .expect("update");
+    });
+    let after = version("original_images/photo.jpg\naaaa\n100,160,80,60");
+    assert!(plan(None).ends_with(&format!("/{before}~photo.jpg")), "the cached row");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert!(
+        plan(Some(&after)).ends_with(&format!("/{after}~photo.jpg")),
+        "read again"
+    );
+    assert!(plan(None).ends_with(&format!("/{after}~photo.jpg")), "and cached");
+
+    // A serve-view URL naming a newer version reads the row again too.
+    let etag = |file: &str| {
+        let reply = server.get(&url("1", "fill-100x100", file));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        reply.header("etag").to_owned()
+    };
+    let current = etag("photo.jpg");
+    runtime.block_on(async {
+        let mut db = SqliteConnection::connect(&database).await.expect("sqlite");
+        sqlx::query("UPDATE wagtailimages_image SET focal_point_x = 200 WHERE id = 1")
+            .execute(&mut db)
+            .await
+            .expect("update");
+    });
+    let third = version("original_images/photo.jpg\naaaa\n200,160,80,60");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(etag("photo.jpg"), current, "no version named: the cached row");
+    assert_eq!(
+        etag(&format!("{after}~photo.jpg")),
+        current,
+        "the cached row's own version"
+    );
+    assert_ne!(
+        etag(&format!("{third}~photo.jpg")),
+        current,
+        "a newer version: read again"
+    );
 }
 
 #[test]

@@ -12,6 +12,7 @@ use crate::http::error::HttpError;
 use crate::renditions::{RenditionError, Request, check_spec};
 use crate::spec::{SpecError, SpecLimits};
 use crate::state::AppState;
+use crate::wagtail::named_version;
 
 /// The longest signature or image id segment looked at (a signature has 28
 /// characters).
@@ -29,6 +30,8 @@ pub struct ServePath {
     pub image_id: String,
     /// The filter spec.
     pub spec: String,
+    /// The image version the (unsigned) file name names, if any.
+    pub version: Option<String>,
 }
 
 impl ServePath {
@@ -52,6 +55,7 @@ impl ServePath {
         if percent_decode_str(filename).any(|b| b == b'/') {
             return Err(HttpError::NoRoute);
         }
+        let version = named_version(filename).map(str::to_owned);
         // A percent-escape is three characters for one byte.
         if spec.len() > limits.max_bytes.saturating_mul(3) {
             let limit = limits.max_bytes;
@@ -69,6 +73,7 @@ impl ServePath {
             signature,
             image_id,
             spec,
+            version,
         })
     }
 }
@@ -81,7 +86,11 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         return Err(HttpError::Signature);
     }
     let id: i64 = path.image_id.parse().map_err(|_| HttpError::NoImage)?;
-    let image = site.images.find(id).await?.ok_or(HttpError::NoImage)?;
+    let image = site
+        .images
+        .find_current(id, path.version.as_deref())
+        .await?
+        .ok_or(HttpError::NoImage)?;
     let rendition = Request::for_wagtail_image(
         &path.spec,
         &image.file,
@@ -131,6 +140,8 @@ mod tests {
         }
         // The ignored file name may be anything without a `/`, as in Django.
         assert_eq!(parse("/images/s/1/width-100/%ff.png"), own("s", "1", "width-100"));
+        let versioned = ServePath::parse("/images/s/1/width-100/0123456789ab~a.png", &SpecLimits::default());
+        assert_eq!(versioned.ok().and_then(|p| p.version).as_deref(), Some("0123456789ab"));
     }
 
     #[test]

@@ -44,11 +44,13 @@ pub async fn post(
     if items.len() > MAX_ITEMS {
         return Err(HttpError::TooManyItems);
     }
+    let renditions = &state.renditions;
     let replies = plan_items(
         &items,
         state.wagtail.as_ref(),
-        state.renditions.svg_output(),
+        renditions.svg_output(),
         &state.spec_limits,
+        |file| async move { renditions.source_size(&file).await },
     )
     .await?;
     Ok(HttpResponse::Ok()

@@ -1,0 +1,75 @@
+"""System checks: whole messages, as ``manage.py check`` prints them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core import checks
+from django.core.management import call_command
+
+from wagtail_renditiond import conf
+
+
+def run(deploy: bool = False) -> list[checks.CheckMessage]:
+    return checks.run_checks(tags=["renditiond"], include_deployment_checks=deploy)
+
+
+def test_a_good_configuration_passes() -> None:
+    assert run() == []
+
+
+def test_bad_settings_are_errors_with_hints(settings: Any) -> None:
+    settings.RENDITIOND_URL = "renditiond:8080"
+    settings.RENDITIOND_API_TOKEN = "short"
+    settings.RENDITIOND_TIMEOUT = 0
+    settings.RENDITIOND_TIMOUT = 3
+    assert run() == [
+        checks.Error(
+            "RENDITIOND_URL must be an http:// or https:// URL.",
+            hint='Set it to where renditiond listens, e.g. RENDITIOND_URL = "http://renditiond:8080".',
+            id="wagtailrenditiond.E001",
+        ),
+        checks.Error(
+            "RENDITIOND_API_TOKEN must be renditiond's token, 16 characters or more.",
+            hint="Set it to the value of renditiond's RENDITIOND_API_TOKEN.",
+            id="wagtailrenditiond.E002",
+        ),
+        checks.Error(
+            "RENDITIOND_TIMEOUT must be a positive number of seconds.",
+            hint="Fix the value, or remove the setting to use its default.",
+            id="wagtailrenditiond.E003",
+        ),
+        checks.Warning(
+            "RENDITIOND_TIMOUT is not a setting of wagtail-renditiond.",
+            hint="Known settings: " + ", ".join(conf.DEFAULTS) + ".",
+            id="wagtailrenditiond.W001",
+        ),
+    ]
+    with pytest.raises(Exception, match="RENDITIOND_URL must be"):
+        conf.get_settings()
+
+
+def test_switched_off_needs_nothing(settings: Any) -> None:
+    settings.RENDITIOND_ENABLED = False
+    del settings.RENDITIOND_URL
+    assert run(deploy=True) == []
+    assert not conf.get_settings().enabled
+
+
+def test_deploy_checks_call_the_service(renditiond: Any, settings: Any) -> None:
+    assert run(deploy=True) == []
+    settings.RENDITIOND_API_TOKEN = "not-the-token-of-the-service"
+    (error,) = run(deploy=True)
+    assert error.id == "wagtailrenditiond.E005"
+    assert error.msg == f"renditiond at {renditiond.url} does not answer /v1/plan (POST /v1/plan: HTTP 401)."
+
+
+def test_plain_check_never_calls_the_service(settings: Any) -> None:
+    settings.RENDITIOND_URL = "http://127.0.0.1:9"
+    call_command("check", "--tag", "renditiond")
+
+
+@pytest.mark.django_db
+def test_the_app_has_no_migrations_to_make() -> None:
+    call_command("makemigrations", "wagtailrenditiond", "--check", "--dry-run")

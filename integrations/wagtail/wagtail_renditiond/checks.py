@@ -1,0 +1,89 @@
+"""System checks, ids ``wagtailrenditiond.*``. Plain ``manage.py check``
+reads settings only; the check that calls renditiond runs under
+``manage.py check --deploy``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core import checks
+
+from . import client, conf
+
+TAG = "renditiond"
+
+_IDS = {
+    "RENDITIOND_URL": "E001",
+    "RENDITIOND_API_TOKEN": "E002",
+    "RENDITIOND_PUBLIC_URL": "E001",
+    "RENDITIOND_ENABLED": "E003",
+    "RENDITIOND_TIMEOUT": "E003",
+    "RENDITIOND_COOLDOWN": "E003",
+}
+
+_HINTS = {
+    "E001": 'Set it to where renditiond listens, e.g. RENDITIOND_URL = "http://renditiond:8080".',
+    "E002": "Set it to the value of renditiond's RENDITIOND_API_TOKEN.",
+    "E003": "Fix the value, or remove the setting to use its default.",
+}
+
+
+@checks.register(TAG)
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every bad ``RENDITIOND_*`` value, and every name the adapter does not know."""
+    messages: list[checks.CheckMessage] = []
+    for name, what in conf.problems():
+        code = _IDS[name]
+        messages.append(checks.Error(f"{name} {what}.", hint=_HINTS[code], id=f"wagtailrenditiond.{code}"))
+    for name in conf.unknown_names():
+        messages.append(
+            checks.Warning(
+                f"{name} is not a setting of wagtail-renditiond.",
+                hint="Known settings: " + ", ".join(conf.DEFAULTS) + ".",
+                id="wagtailrenditiond.W001",
+            )
+        )
+    return messages
+
+
+@checks.register(TAG)
+def check_image_model(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The image model's renditions are offloaded, unless it makes them its own way."""
+    from wagtail.images import get_image_model
+
+    from .mixins import RenditiondImageMixin, overriding
+
+    model = get_image_model()
+    if getattr(model, "_renditiond_installed", False) or issubclass(model, RenditiondImageMixin):
+        return []
+    return [
+        checks.Warning(
+            f"{model._meta.label} defines {' and '.join(overriding(model))} itself, "
+            "so its renditions are not offloaded to renditiond.",
+            hint="Add wagtail_renditiond.mixins.RenditiondImageMixin first among the model's bases.",
+            obj=model,
+            id="wagtailrenditiond.W004",
+        )
+    ]
+
+
+@checks.register(TAG, deploy=True)
+def check_service(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """renditiond answers, and takes the token."""
+    if conf.problems():
+        return []
+    settings = conf.get_settings()
+    if not settings.enabled:
+        return []
+    try:
+        client.plan(settings, [])
+    except client.RenditiondUnavailable as error:
+        return [
+            checks.Error(
+                f"renditiond at {settings.url} does not answer /v1/plan ({error}).",
+                hint="Check RENDITIOND_URL and RENDITIOND_API_TOKEN against renditiond's "
+                "RENDITIOND_API_TOKEN, and that renditiond runs.",
+                id="wagtailrenditiond.E005",
+            )
+        ]
+    return []
