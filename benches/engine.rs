@@ -85,14 +85,14 @@ fn bench_plan(c: &mut Criterion) {
         b.iter(|| {
             for text in SPEC_MIX {
                 let spec = FilterSpec::parse(black_box(text)).expect("valid");
-                black_box(plan::plan(&source, &spec, SvgOutput::Svg).expect("plans"));
+                black_box(plan::plan(&source, &spec, &SvgOutput::Svg.into()).expect("plans"));
             }
         })
     });
     c.bench_function("plan/plan only 10-spec mix", |b| {
         b.iter(|| {
             for spec in &specs {
-                black_box(plan::plan(black_box(&source), spec, SvgOutput::Svg).expect("plans"));
+                black_box(plan::plan(black_box(&source), spec, &SvgOutput::Svg.into()).expect("plans"));
             }
         })
     });
@@ -106,7 +106,7 @@ fn render(bytes: &[u8], spec: &FilterSpec, svg: SvgOutput, limits: &Limits) -> p
         format: probe.format,
         focal_point: None,
     };
-    let plan = plan::plan(&source, spec, svg).expect("plans");
+    let plan = plan::plan(&source, spec, &svg.into()).expect("plans");
     black_box(pipeline::render(bytes, &probe, &plan, limits).expect("renders"))
 }
 

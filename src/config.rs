@@ -9,8 +9,9 @@ use std::time::Duration;
 use thiserror::Error;
 use url::Url;
 
+use crate::format::{OutputFormat, SourceFormat};
 use crate::pipeline::DEFAULT_MAX_PIXELS;
-use crate::plan::SvgOutput;
+use crate::plan::{Output, SvgOutput};
 use crate::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS, SpecLimits};
 use crate::store::{Location, LocationError};
 use crate::svg::{MAX_SVG_DEPTH, SvgLimits};
@@ -108,6 +109,25 @@ pub struct ServeArgs {
     /// The table of Wagtail's image model.
     #[arg(long, env = "RENDITIOND_WAGTAIL_IMAGE_TABLE", default_value = DEFAULT_TABLE)]
     pub wagtail_image_table: String,
+    /// The site's Wagtail version (7.0 on): its defaults for output formats
+    /// and qualities.
+    #[arg(long, env = "RENDITIOND_WAGTAIL_VERSION", default_value = "8.0")]
+    pub wagtail_version: String,
+    /// The site's WAGTAILIMAGES_FORMAT_CONVERSIONS, as JSON: {"webp": "png"}.
+    #[arg(long, env = "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS")]
+    pub wagtail_format_conversions: Option<String>,
+    /// The site's WAGTAILIMAGES_JPEG_QUALITY (default: its version's).
+    #[arg(long, env = "RENDITIOND_WAGTAIL_JPEG_QUALITY")]
+    pub wagtail_jpeg_quality: Option<String>,
+    /// The site's WAGTAILIMAGES_WEBP_QUALITY (default: its version's).
+    #[arg(long, env = "RENDITIOND_WAGTAIL_WEBP_QUALITY")]
+    pub wagtail_webp_quality: Option<String>,
+    /// The site's WAGTAILIMAGES_AVIF_QUALITY (default: its version's).
+    #[arg(long, env = "RENDITIOND_WAGTAIL_AVIF_QUALITY")]
+    pub wagtail_avif_quality: Option<String>,
+    /// The site's WAGTAILIMAGES_HEIC_QUALITY (default: its version's).
+    #[arg(long, env = "RENDITIOND_WAGTAIL_HEIC_QUALITY")]
+    pub wagtail_heic_quality: Option<String>,
     /// Bearer token of POST /v1/plan; unset: the endpoint is off.
     #[arg(long, env = "RENDITIOND_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
@@ -195,8 +215,8 @@ pub struct Config {
     pub max_source_bytes: u64,
     /// Pixel limit of originals and renditions.
     pub max_pixels: u64,
-    /// What SVG originals become.
-    pub svg_output: SvgOutput,
+    /// The site's output settings: formats, qualities, what SVG becomes.
+    pub output: Output,
     /// Bounds on SVG originals.
     pub svg_limits: SvgLimits,
     /// Bounds on filter specs.
@@ -256,6 +276,8 @@ pub mod bounds {
     pub const SPEC_MAX_BYTES: (usize, usize) = (16, 4096);
     /// `RENDITIOND_SPEC_MAX_OPERATIONS`.
     pub const SPEC_MAX_OPERATIONS: (usize, usize) = (1, 64);
+    /// `RENDITIOND_WAGTAIL_*_QUALITY`.
+    pub const QUALITY: (u8, u8) = (0, 100);
     /// `RENDITIOND_MEMORY_BUDGET`: 16 MiB to 1 TiB.
     pub const MEMORY_BUDGET: (u64, u64) = (16 << 20, 1 << 40);
     /// `RENDITIOND_VERSION_TTL`, seconds.
@@ -312,6 +334,60 @@ pub fn spec_limits(max_bytes: &str, max_operations: &str) -> Result<SpecLimits, 
             bounds::SPEC_MAX_OPERATIONS,
         )?,
     })
+}
+
+/// The site's output settings: its Wagtail version, format conversions and
+/// qualities, and what SVG originals become.
+fn output(args: &ServeArgs, svg: SvgOutput) -> Result<Output, ConfigError> {
+    let version = args
+        .wagtail_version
+        .trim()
+        .parse()
+        .map_err(|e: String| err("RENDITIOND_WAGTAIL_VERSION", e))?;
+    let quality = |var: &'static str, text: &Option<String>| -> Result<Option<u8>, ConfigError> {
+        match text.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(text) => number(var, text, bounds::QUALITY).map(Some),
+        }
+    };
+    let conversions = match args.wagtail_format_conversions.as_deref().map(str::trim) {
+        None | Some("") => Vec::new(),
+        Some(json) => format_conversions(json)?,
+    };
+    Ok(Output {
+        svg,
+        version,
+        conversions,
+        jpeg_quality: quality("RENDITIOND_WAGTAIL_JPEG_QUALITY", &args.wagtail_jpeg_quality)?,
+        webp_quality: quality("RENDITIOND_WAGTAIL_WEBP_QUALITY", &args.wagtail_webp_quality)?,
+        avif_quality: quality("RENDITIOND_WAGTAIL_AVIF_QUALITY", &args.wagtail_avif_quality)?,
+        heic_quality: quality("RENDITIOND_WAGTAIL_HEIC_QUALITY", &args.wagtail_heic_quality)?,
+    })
+}
+
+/// `WAGTAILIMAGES_FORMAT_CONVERSIONS` as JSON: an object from Willow's
+/// source format names (not `svg`, which Wagtail never converts) to output
+/// format names `format-*` takes.
+fn format_conversions(json: &str) -> Result<Vec<(SourceFormat, OutputFormat)>, ConfigError> {
+    const VAR: &str = "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS";
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(json).map_err(|_| err(VAR, "expected a JSON object such as {\"webp\": \"png\"}"))?;
+    let mut conversions = Vec::with_capacity(map.len());
+    for (from, to) in map {
+        let source = from
+            .parse::<SourceFormat>()
+            .ok()
+            .filter(|f| *f != SourceFormat::Svg && f.name() == from)
+            .ok_or_else(|| err(VAR, format!("{from:?} is not a source format Wagtail converts")))?;
+        let output = to.as_str().and_then(OutputFormat::requestable).ok_or_else(|| {
+            err(
+                VAR,
+                format!("{to} is not an output format (jpeg, png, gif, webp, avif, ico, heic)"),
+            )
+        })?;
+        conversions.push((source, output));
+    }
+    Ok(conversions)
 }
 
 /// The Wagtail settings: both the secret key and the database, or neither.
@@ -469,6 +545,7 @@ impl Config {
         } else {
             SvgOutput::Svg
         };
+        let output = output(args, svg_output)?;
         let svg_limits = SvgLimits {
             max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, bounds::SVG_MAX_BYTES)?,
             max_elements: number(
@@ -525,7 +602,7 @@ impl Config {
                 bounds::MAX_SOURCE_BYTES,
             )?,
             max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, bounds::MAX_PIXELS)?,
-            svg_output,
+            output,
             svg_limits,
             spec_limits,
             render_timeout: seconds(
@@ -576,11 +653,12 @@ mod tests {
         assert_eq!(c.memory_cache_bytes, 256 << 20);
         assert_eq!(c.cache_control, "public, max-age=3600");
         assert!(c.signing_keys.is_empty() && !c.allow_unsigned);
-        assert_eq!((c.svg_output, c.svg_limits), (SvgOutput::Svg, SvgLimits::default()));
+        assert_eq!((c.output.svg, c.svg_limits), (SvgOutput::Svg, SvgLimits::default()));
+        assert_eq!(c.output, Output::default());
         let raster = config(&["--svg-rasterize", "true"]).expect("valid");
-        assert_eq!(raster.svg_output, SvgOutput::RasterOnRequest);
+        assert_eq!(raster.output.svg, SvgOutput::RasterOnRequest);
         let always = config(&["--svg-always-rasterize", "yes"]).expect("valid");
-        assert_eq!(always.svg_output, SvgOutput::Raster);
+        assert_eq!(always.output.svg, SvgOutput::Raster);
         assert!(c.wagtail.is_none() && c.api_token.is_none());
         let wagtail = config(&[
             "--wagtail-secret-key",
@@ -594,6 +672,28 @@ mod tests {
         assert_eq!(wagtail.secret_keys, [b"new".to_vec(), b"old".to_vec()]);
         assert_eq!(wagtail.database_url, "sqlite:///srv/db.sqlite3?mode=ro");
         assert_eq!(wagtail.image_table, "wagtailimages_image");
+        let site = config(&[
+            "--wagtail-version",
+            "7.0",
+            "--wagtail-format-conversions",
+            r#"{"webp": "avif", "gif": "gif"}"#,
+            "--wagtail-jpeg-quality",
+            "60",
+        ])
+        .expect("valid")
+        .output;
+        assert_eq!(site.version.to_string(), "7.0");
+        assert_eq!(
+            site.conversions,
+            [
+                (SourceFormat::Webp, OutputFormat::Avif),
+                (SourceFormat::Gif, OutputFormat::Gif)
+            ]
+        );
+        assert_eq!(
+            (site.jpeg_quality, site.jpeg_quality(), site.avif_quality()),
+            (Some(60), 60, 80)
+        );
     }
 
     #[test]
@@ -642,6 +742,21 @@ mod tests {
                 "RENDITIOND_WAGTAIL_IMAGE_TABLE",
             ),
             (&["--api-token", "short"], "RENDITIOND_API_TOKEN"),
+            (&["--wagtail-version", "6.3"], "RENDITIOND_WAGTAIL_VERSION"),
+            (&["--wagtail-jpeg-quality", "101"], "RENDITIOND_WAGTAIL_JPEG_QUALITY"),
+            (&["--wagtail-avif-quality", "high"], "RENDITIOND_WAGTAIL_AVIF_QUALITY"),
+            (
+                &["--wagtail-format-conversions", "webp=png"],
+                "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
+            ),
+            (
+                &["--wagtail-format-conversions", r#"{"webp": "bmp"}"#],
+                "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
+            ),
+            (
+                &["--wagtail-format-conversions", r#"{"svg": "png"}"#],
+                "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
+            ),
             (&["--shutdown-delay", "inf"], "RENDITIOND_SHUTDOWN_DELAY"),
             (&["--shutdown-timeout", "x"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
             // Every numeric setting has an upper bound.

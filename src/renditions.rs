@@ -24,10 +24,11 @@ use crate::cache::{CachedRendition, Lookup, MemoryTier, RenditionKey, SharedTier
 use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
-use crate::plan::{self, FocalPoint, FocalPointError, Plan, PlanError, Source, SvgOutput, split_spec_focal_point};
+use crate::plan::{
+    self, FocalPoint, FocalPointError, Output, Plan, PlanError, Source, SourceSize, split_spec_focal_point,
+};
 use crate::spec::{FilterSpec, SpecError, SpecLimits};
 use crate::store::{InvalidKey, Originals, SourceVersion, StorageKey, StoreError};
-use crate::wagtail::SourceSize;
 use crate::workers::{OverBudget, Overloaded, WorkerFailed, Workers};
 
 /// How long a rendition known to be in the shared store is trusted to still
@@ -238,8 +239,8 @@ pub struct Settings {
     pub max_source_bytes: u64,
     /// Pixel and SVG limits of the pipeline.
     pub limits: Limits,
-    /// What SVG originals become.
-    pub svg_output: SvgOutput,
+    /// The site's output settings (formats, qualities, SVG).
+    pub output: Output,
     /// The memory tier's size in bytes.
     pub memory_bytes: u64,
     /// How long one render may run.
@@ -295,9 +296,9 @@ impl Renditions {
         self.workers.budget()
     }
 
-    /// What SVG originals become.
-    pub fn svg_output(&self) -> SvgOutput {
-        self.settings.svg_output
+    /// The site's output settings.
+    pub fn output(&self) -> &Output {
+        &self.settings.output
     }
 
     /// Which rendition `request` stands for, without reading the original.
@@ -321,7 +322,7 @@ impl Renditions {
             source_format,
             &request.spec,
             request.focal_point.as_ref(),
-            self.settings.svg_output,
+            &self.settings.output,
         )
         .map_err(|e| plan_error(&request, e))?;
         let key = RenditionKey::new(
@@ -330,7 +331,7 @@ impl Renditions {
             &request.revision,
             &outline.spec,
             request.focal_point.as_ref(),
-            outline.format,
+            outline.encoding,
         );
         // Wagtail's own name for the rendition, for Content-Disposition.
         let filename = plan::rendition_path(
@@ -494,7 +495,7 @@ impl Renditions {
             original,
             request: request.clone(),
             limits: self.settings.limits,
-            svg_output: self.settings.svg_output,
+            output: self.settings.output.clone(),
         };
         let (metrics, format) = (self.metrics.clone(), resolved.format);
         // Timed on the worker, whoever still waits for it: the wait for a
@@ -536,7 +537,7 @@ impl Renditions {
         let plan = source
             .probe
             .as_ref()
-            .and_then(|probe| plan_for(probe, &resolved.request, self.settings.svg_output).ok());
+            .and_then(|probe| plan_for(probe, &resolved.request, &self.settings.output).ok());
         let cost = pipeline::memory_cost(
             format,
             source.size,
@@ -558,14 +559,14 @@ struct RenderJob {
     original: Bytes,
     request: Request,
     limits: Limits,
-    svg_output: SvgOutput,
+    output: Output,
 }
 
 impl RenderJob {
     fn run(self, deadline: &Deadline) -> Result<pipeline::Rendition, RenditionError> {
         let probe = pipeline::probe(&self.original, &self.limits)?;
         deadline.check()?;
-        let plan = plan_for(&probe, &self.request, self.svg_output)?;
+        let plan = plan_for(&probe, &self.request, &self.output)?;
         Ok(pipeline::render_until(
             &self.original,
             &probe,
@@ -577,13 +578,13 @@ impl RenderJob {
 }
 
 /// The plan of `request` on the original `probe` describes.
-fn plan_for(probe: &Probe, request: &Request, svg_output: SvgOutput) -> Result<Plan, RenditionError> {
+fn plan_for(probe: &Probe, request: &Request, output: &Output) -> Result<Plan, RenditionError> {
     let source = Source {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: request.focal_point,
     };
-    plan::plan(&source, &request.spec, svg_output).map_err(|e| plan_error(request, e))
+    plan::plan(&source, &request.spec, output).map_err(|e| plan_error(request, e))
 }
 
 /// Every plan error is the spec's fault on this image: Wagtail's 400.
@@ -635,7 +636,7 @@ mod tests {
                 version_ttl: Duration::from_secs(10),
                 max_source_bytes: 1 << 20,
                 limits: Limits::default(),
-                svg_output: SvgOutput::Svg,
+                output: Output::default(),
                 memory_bytes: 1 << 20,
                 render_timeout: Duration::from_secs(10),
             };

@@ -79,7 +79,7 @@ impl AppState {
                     ..config.svg_limits
                 },
             },
-            svg_output: config.svg_output,
+            output: config.output.clone(),
             memory_bytes: config.memory_cache_bytes,
             render_timeout: config.render_timeout,
         };

@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
         format: probe.format,
         focal_point,
     };
-    let Ok(plan) = plan::plan(&source, &spec, svg) else {
+    let Ok(plan) = plan::plan(&source, &spec, &svg.into()) else {
         return;
     };
     let Ok(rendition) = pipeline::render(bytes, &probe, &plan, &limits()) else {

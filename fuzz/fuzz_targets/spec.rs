@@ -47,8 +47,8 @@ fuzz_target!(|data: &[u8]| {
             focal_point,
         };
         for svg in SVG_OUTPUTS {
-            let outline = plan::outline(format, &spec, focal_point.as_ref(), svg);
-            let planned = plan::plan(&source, &spec, svg);
+            let outline = plan::outline(format, &spec, focal_point.as_ref(), &svg.into());
+            let planned = plan::plan(&source, &spec, &svg.into());
             let (outline, plan) = match (outline, planned) {
                 (Ok(outline), Ok(plan)) => (outline, plan),
                 (Err(e), Ok(_)) => panic!("{format:?}: outline refused ({e}) what plan accepted"),

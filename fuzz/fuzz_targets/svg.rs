@@ -62,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     };
     for spec in SPECS {
         let spec = FilterSpec::parse(spec).expect("a valid spec");
-        if let Ok(plan) = plan::plan(&source, &spec, SvgOutput::Svg) {
+        if let Ok(plan) = plan::plan(&source, &spec, &SvgOutput::Svg.into()) {
             assert_harmless(&document.rendition(&plan), spec.as_str());
         }
     }

@@ -3,15 +3,14 @@
 //!
 //! A [`RenditionKey`] is a SHA-256 over the original's storage key, its
 //! version as the store reports it, the spec as Wagtail cleans it, the focal
-//! point, the output format and [`ENCODER_VERSION`]. Its hex digest is the
+//! point, the encoding (output format and encoder settings) and [`ENCODER_VERSION`]. Its hex digest is the
 //! strong `ETag`; its [`name`](RenditionKey::name) is the content-addressed,
 //! readable key of the rendition in the shared store:
 //! `<stem>.<hash16>.<spec with | as .>.<ext>`.
 
 use sha2::{Digest, Sha256};
 
-use crate::format::OutputFormat;
-use crate::plan::FocalPoint;
+use crate::plan::{Encoding, FocalPoint};
 use crate::store::{SourceVersion, StorageKey};
 
 /// Changes whenever an encoder or its settings change the bytes produced for
@@ -30,16 +29,17 @@ pub struct RenditionKey {
 
 impl RenditionKey {
     /// The key of the rendition of `original` at `version`, for the cleaned
-    /// `spec`, `focal` point and output `format`.
+    /// `spec`, `focal` point and `encoding` (format and encoder settings).
     pub fn new(
         original: &StorageKey,
         version: &SourceVersion,
         revision: &str,
         spec: &str,
         focal: Option<&FocalPoint>,
-        format: OutputFormat,
+        encoding: Encoding,
     ) -> Self {
         let focal = focal.map(ToString::to_string).unwrap_or_default();
+        let (format, encoder) = (encoding.format(), encoding.identity());
         let mut hasher = Sha256::new();
         for field in [
             ENCODER_VERSION,
@@ -48,7 +48,7 @@ impl RenditionKey {
             revision,
             spec,
             &focal,
-            format.name(),
+            &encoder,
         ] {
             // Length prefixes keep fields from running into each other.
             hasher.update((field.len() as u64).to_le_bytes());
@@ -92,8 +92,9 @@ fn readable(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Compression;
 
-    fn key(original: &str, version: &str, spec: &str, focal: Option<FocalPoint>, format: OutputFormat) -> RenditionKey {
+    fn key(original: &str, version: &str, spec: &str, focal: Option<FocalPoint>, encoding: Encoding) -> RenditionKey {
         let original = StorageKey::new(original).expect("valid key");
         RenditionKey::new(
             &original,
@@ -101,7 +102,7 @@ mod tests {
             "",
             spec,
             focal.as_ref(),
-            format,
+            encoding,
         )
     }
 
@@ -112,7 +113,7 @@ mod tests {
             "etag:abc",
             "fill-300x200-c80|format-webp",
             None,
-            OutputFormat::Webp,
+            Encoding::Webp(Compression::Lossy(80)),
         );
         let parts: Vec<&str> = k.name().split('.').collect();
         assert_eq!(parts[0], "cat");
@@ -124,7 +125,7 @@ mod tests {
 
     #[test]
     fn names_need_no_escaping() {
-        let k = key("a/Ünïcode name?.png", "v", "width-١٠٠", None, OutputFormat::Png);
+        let k = key("a/Ünïcode name?.png", "v", "width-١٠٠", None, Encoding::Png);
         assert!(
             k.name()
                 .bytes()
@@ -136,20 +137,24 @@ mod tests {
 
     #[test]
     fn every_input_changes_the_identity() {
-        let base = key("a.jpg", "v1", "width-100", None, OutputFormat::Jpeg);
+        let base = key("a.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 76 });
         let fp = Some(FocalPoint::new(1, 2, 3, 4));
         let others = [
-            key("b.jpg", "v1", "width-100", None, OutputFormat::Jpeg),
-            key("a.jpg", "v2", "width-100", None, OutputFormat::Jpeg),
-            key("a.jpg", "v1", "width-101", None, OutputFormat::Jpeg),
-            key("a.jpg", "v1", "width-100", fp, OutputFormat::Jpeg),
-            key("a.jpg", "v1", "width-100", None, OutputFormat::Webp),
+            key("b.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 76 }),
+            key("a.jpg", "v2", "width-100", None, Encoding::Jpeg { quality: 76 }),
+            key("a.jpg", "v1", "width-101", None, Encoding::Jpeg { quality: 76 }),
+            key("a.jpg", "v1", "width-100", fp, Encoding::Jpeg { quality: 76 }),
+            key("a.jpg", "v1", "width-100", None, Encoding::Webp(Compression::Lossy(80))),
+            key("a.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 85 }),
             // Fields cannot run into each other.
-            key("a.jpg", "v1width-100", "", None, OutputFormat::Jpeg),
+            key("a.jpg", "v1width-100", "", None, Encoding::Jpeg { quality: 76 }),
         ];
         for other in &others {
             assert_ne!(base.etag(), other.etag());
         }
-        assert_eq!(base, key("a.jpg", "v1", "width-100", None, OutputFormat::Jpeg));
+        assert_eq!(
+            base,
+            key("a.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 76 })
+        );
     }
 }

@@ -155,6 +155,7 @@ mod tests {
     use super::*;
     use crate::cache::Tier;
     use crate::format::OutputFormat;
+    use crate::plan::Encoding;
     use crate::store::{SourceVersion, StorageKey};
 
     #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +175,7 @@ mod tests {
             "",
             &format!("width-{n}"),
             None,
-            OutputFormat::Png,
+            Encoding::Png,
         )
     }
 

@@ -15,7 +15,7 @@ pub fn run(args: &PlanArgs) -> Result<Value, String> {
         format: args.source_format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec, crate::cli::svg_output(args.svg_rasterize))
+    let plan = plan::plan(&source, &spec, &crate::cli::svg_output(args.svg_rasterize).into())
         .map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;
     Ok(json!({
         "crop": plan.crop.to_array(),

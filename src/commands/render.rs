@@ -22,7 +22,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
         format: probe.format,
         focal_point: args.focal_point,
     };
-    let plan = plan::plan(&source, &spec, crate::cli::svg_output(args.svg_rasterize))
+    let plan = plan::plan(&source, &spec, &crate::cli::svg_output(args.svg_rasterize).into())
         .with_context(|| format!("Invalid filter spec: {}", args.spec))?;
     let rendition =
         pipeline::render(&bytes, &probe, &plan, &limits).with_context(|| args.input.display().to_string())?;

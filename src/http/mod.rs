@@ -12,10 +12,11 @@ use actix_web::{HttpResponse, web};
 use self::error::HttpError;
 
 /// Every route's name, the `route` label of metrics and logs.
-pub const ROUTES: [&str; 6] = ["rendition", "images", "plan", "healthz", "readyz", "metrics"];
+pub const ROUTES: [&str; 7] = ["rendition", "images", "plan", "config", "healthz", "readyz", "metrics"];
 
 /// The route table: renditions by storage key (`/r/…`), Wagtail's serve
-/// view (`/images/…`, when configured), the geometry API, health, metrics.
+/// view (`/images/…`, when configured), the API (`/v1/plan`, `/v1/config`),
+/// health, metrics.
 /// Every answer actix-web would make itself (a method a route does not
 /// take, a body too large) goes through [`HttpError`] too.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -40,6 +41,12 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .app_data(web::PayloadConfig::new(routes::plan::MAX_BODY_BYTES))
                 .route(web::post().to(routes::plan::post))
                 .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/v1/config")
+                .name("config")
+                .route(web::get().to(routes::config::get))
+                .default_service(web::to(get_only)),
         )
         .service(
             web::resource("/healthz")

@@ -20,7 +20,7 @@ use thiserror::Error;
 pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError, SPEC_FOCAL_PREFIX, split_spec_focal_point};
 pub use self::output::{
     Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Encoding,
-    SvgOutput, ico_frames,
+    Output, SvgOutput, WagtailVersion, ico_frames,
 };
 pub use self::rect::Rect;
 pub use self::rendition_name::rendition_path;
@@ -143,6 +143,18 @@ pub enum PlanError {
     },
 }
 
+/// What the original of an image says its size is, once EXIF-oriented.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SourceSize {
+    /// Its headers give this size, orientation applied.
+    Oriented(Size),
+    /// There is no such file.
+    Missing,
+    /// Its headers do not tell (SVG), or it could not be read: the size
+    /// Wagtail recorded is used.
+    Recorded,
+}
+
 /// What a rendition will be, known from the source format alone, before any
 /// pixel is read: enough to name and identify it in caches.
 #[derive(Debug, Clone, PartialEq)]
@@ -151,6 +163,8 @@ pub struct Outline {
     pub spec: String,
     /// The output format.
     pub format: OutputFormat,
+    /// The output format with its encoder settings.
+    pub encoding: Encoding,
     /// Wagtail's focal point key (`""` without `fill`).
     pub focal_point_key: String,
 }
@@ -161,7 +175,7 @@ pub fn outline(
     format: SourceFormat,
     spec: &FilterSpec,
     focal: Option<&FocalPoint>,
-    svg: SvgOutput,
+    output: &Output,
 ) -> Result<Outline, PlanError> {
     let kind = if format == SourceFormat::Svg {
         SourceKind::Svg
@@ -169,17 +183,18 @@ pub fn outline(
         SourceKind::Raster
     };
     let clean = spec.clean(kind)?;
-    let encoding = output::choose(format, &clean.operations, svg)?;
+    let encoding = output::choose(format, &clean.operations, output)?;
     Ok(Outline {
         focal_point_key: focal_point::vary_key(&clean.operations, focal),
         spec: clean.text,
         format: encoding.format(),
+        encoding,
     })
 }
 
-/// Plans the rendition of `source` described by `spec`; `svg` says what an
-/// SVG source becomes.
-pub fn plan(source: &Source, spec: &FilterSpec, svg: SvgOutput) -> Result<Plan, PlanError> {
+/// Plans the rendition of `source` described by `spec` under the site's
+/// `output` settings.
+pub fn plan(source: &Source, spec: &FilterSpec, output: &Output) -> Result<Plan, PlanError> {
     let is_svg = source.format == SourceFormat::Svg;
     let kind = if is_svg { SourceKind::Svg } else { SourceKind::Raster };
     let clean = spec.clean(kind)?;
@@ -203,7 +218,7 @@ pub fn plan(source: &Source, spec: &FilterSpec, svg: SvgOutput) -> Result<Plan, 
     } else {
         clamp_crop(&rect, source.size)?
     };
-    let encoding = output::choose(source.format, &clean.operations, svg)?;
+    let encoding = output::choose(source.format, &clean.operations, output)?;
     let background = output::background(&clean.operations);
     let size = if encoding == Encoding::Svg {
         if background.is_some() {
@@ -284,7 +299,7 @@ mod tests {
             format: SourceFormat::Png,
             focal_point: focal,
         };
-        plan(&source, &FilterSpec::parse(spec)?, SvgOutput::Svg)
+        plan(&source, &FilterSpec::parse(spec)?, &Output::default())
     }
 
     #[test]
@@ -337,7 +352,7 @@ mod tests {
             focal_point: None,
         };
         let spec = FilterSpec::parse("fill-50x50|bgcolor-fff").unwrap();
-        assert_eq!(plan(&svg, &spec, SvgOutput::Svg), Err(PlanError::BackgroundOnSvg));
+        assert_eq!(plan(&svg, &spec, &Output::default()), Err(PlanError::BackgroundOnSvg));
     }
 
     #[test]
@@ -347,7 +362,7 @@ mod tests {
             format: SourceFormat::Svg,
             focal_point: None,
         };
-        let p = plan(&svg, &FilterSpec::parse("original").unwrap(), SvgOutput::Svg).unwrap();
+        let p = plan(&svg, &FilterSpec::parse("original").unwrap(), &Output::default()).unwrap();
         assert_eq!(p.crop.to_array(), [0, 0, 101, 51]);
         assert_eq!(p.size, Size::new(100.5, 50.25));
         assert!(!p.sized_by_operation);
@@ -363,11 +378,16 @@ mod tests {
             focal_point: None,
         };
         let spec = FilterSpec::parse("original|format-jpeg|bgcolor-000").unwrap();
-        let p = plan(&svg, &spec, SvgOutput::RasterOnRequest).unwrap();
+        let p = plan(&svg, &spec, &Output::from(SvgOutput::RasterOnRequest)).unwrap();
         assert_eq!(p.pixel_size(), Some((101, 50)));
         assert_eq!(p.background, Some(Rgb([0, 0, 0])));
         assert_eq!(p.format(), OutputFormat::Jpeg);
-        let resized = plan(&svg, &FilterSpec::parse("width-50").unwrap(), SvgOutput::Raster).unwrap();
+        let resized = plan(
+            &svg,
+            &FilterSpec::parse("width-50").unwrap(),
+            &Output::from(SvgOutput::Raster),
+        )
+        .unwrap();
         assert!(resized.sized_by_operation);
         assert_eq!(
             (resized.pixel_size(), resized.format()),

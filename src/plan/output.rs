@@ -1,6 +1,10 @@
 //! What a rendition is written as: the output format and encoder settings
-//! that Wagtail's `Filter.run` chooses (SPEC §3.1–3.2), and the frame sizes
-//! of an ICO rendition (Pillow's ICO writer).
+//! that Wagtail's `Filter.run` chooses (SPEC §3.1–3.2) under a site's own
+//! settings and its Wagtail version's defaults, and the frame sizes of an ICO
+//! rendition (Pillow's ICO writer).
+
+use std::fmt;
+use std::str::FromStr;
 
 use super::PlanError;
 use crate::format::{OutputFormat, SourceFormat};
@@ -14,6 +18,147 @@ pub const DEFAULT_WEBP_QUALITY: u8 = 80;
 pub const DEFAULT_AVIF_QUALITY: u8 = 61;
 /// Wagtail's default HEIC quality (`WAGTAILIMAGES_HEIC_QUALITY`).
 pub const DEFAULT_HEIC_QUALITY: u8 = 80;
+
+/// A Wagtail release line, `major.minor`: what decides the defaults that
+/// changed between releases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct WagtailVersion {
+    /// Major version.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+}
+
+impl WagtailVersion {
+    /// The oldest line whose defaults are known here.
+    pub const OLDEST: Self = Self { major: 7, minor: 0 };
+    /// The reference (SPEC: Wagtail 8.0.1).
+    pub const REFERENCE: Self = Self { major: 8, minor: 0 };
+    /// 7.3 lowered the default JPEG and AVIF qualities.
+    const QUALITIES_LOWERED: Self = Self { major: 7, minor: 3 };
+
+    /// Whether this line still converts AVIF and WebP to PNG by default
+    /// (before 8.0).
+    fn converts_avif_and_webp(self) -> bool {
+        self < Self::REFERENCE
+    }
+}
+
+impl Default for WagtailVersion {
+    fn default() -> Self {
+        Self::REFERENCE
+    }
+}
+
+impl fmt::Display for WagtailVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl FromStr for WagtailVersion {
+    type Err = String;
+
+    /// `7.0`, `7.4.4`, `8.0`: from 7.0 on (a patch number is ignored).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let err = || {
+            format!(
+                "expected a Wagtail version from {} on, such as 8.0, got {text:?}",
+                Self::OLDEST
+            )
+        };
+        let mut parts = text.split('.');
+        let number = |part: Option<&str>| -> Result<u8, String> {
+            part.filter(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|p| p.parse().ok())
+                .ok_or_else(err)
+        };
+        let version = Self {
+            major: number(parts.next())?,
+            minor: number(parts.next())?,
+        };
+        if let Some(patch) = parts.next() {
+            number(Some(patch))?;
+        }
+        if parts.next().is_some() || version < Self::OLDEST {
+            return Err(err());
+        }
+        Ok(version)
+    }
+}
+
+/// A site's output settings as Wagtail reads them: what SVG originals
+/// become, `WAGTAILIMAGES_FORMAT_CONVERSIONS` and the
+/// `WAGTAILIMAGES_*_QUALITY` settings (each unset when the site leaves it
+/// to its version's default).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Output {
+    /// What SVG originals become.
+    pub svg: SvgOutput,
+    /// The site's Wagtail line.
+    pub version: WagtailVersion,
+    /// `WAGTAILIMAGES_FORMAT_CONVERSIONS`: source format → output format.
+    pub conversions: Vec<(SourceFormat, OutputFormat)>,
+    /// `WAGTAILIMAGES_JPEG_QUALITY`.
+    pub jpeg_quality: Option<u8>,
+    /// `WAGTAILIMAGES_WEBP_QUALITY`.
+    pub webp_quality: Option<u8>,
+    /// `WAGTAILIMAGES_AVIF_QUALITY`.
+    pub avif_quality: Option<u8>,
+    /// `WAGTAILIMAGES_HEIC_QUALITY`.
+    pub heic_quality: Option<u8>,
+}
+
+impl From<SvgOutput> for Output {
+    /// Wagtail 8.0's defaults, with `svg`.
+    fn from(svg: SvgOutput) -> Self {
+        Self { svg, ..Self::default() }
+    }
+}
+
+impl Output {
+    /// The JPEG quality without `jpegquality-N`.
+    pub fn jpeg_quality(&self) -> u8 {
+        let default = if self.version < WagtailVersion::QUALITIES_LOWERED {
+            85
+        } else {
+            DEFAULT_JPEG_QUALITY
+        };
+        self.jpeg_quality.unwrap_or(default)
+    }
+
+    /// The WebP quality without `webpquality-N`.
+    pub fn webp_quality(&self) -> u8 {
+        self.webp_quality.unwrap_or(DEFAULT_WEBP_QUALITY)
+    }
+
+    /// The AVIF quality without `avifquality-N`.
+    pub fn avif_quality(&self) -> u8 {
+        let default = if self.version < WagtailVersion::QUALITIES_LOWERED {
+            80
+        } else {
+            DEFAULT_AVIF_QUALITY
+        };
+        self.avif_quality.unwrap_or(default)
+    }
+
+    /// The HEIC quality without `heicquality-N`.
+    pub fn heic_quality(&self) -> u8 {
+        self.heic_quality.unwrap_or(DEFAULT_HEIC_QUALITY)
+    }
+
+    /// The format a `source` original becomes without `format-*`: the
+    /// version's default conversions, then the site's own.
+    fn converted(&self, source: SourceFormat) -> Result<OutputFormat, PlanError> {
+        if let Some((_, to)) = self.conversions.iter().find(|(from, _)| *from == source) {
+            return Ok(*to);
+        }
+        match source {
+            SourceFormat::Webp | SourceFormat::Avif if self.version.converts_avif_and_webp() => Ok(OutputFormat::Png),
+            _ => default_conversion(source),
+        }
+    }
+}
 
 /// Lossy at a quality, or lossless.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +194,22 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// What tells this encoding from every other (`jpeg q76`, `webp
+    /// lossless`): part of a rendition's identity.
+    pub fn identity(self) -> String {
+        let compression = |c: Compression| match c {
+            Compression::Lossy(q) => format!("q{q}"),
+            Compression::Lossless => "lossless".to_owned(),
+        };
+        match self {
+            Self::Jpeg { quality } => format!("jpeg q{quality}"),
+            Self::Webp(c) => format!("webp {}", compression(c)),
+            Self::Avif(c) => format!("avif {}", compression(c)),
+            Self::Heic(c) => format!("heic {}", compression(c)),
+            other => other.format().name().to_owned(),
+        }
+    }
+
     /// The format written.
     pub fn format(self) -> OutputFormat {
         match self {
@@ -77,7 +238,8 @@ pub enum SvgOutput {
 }
 
 /// Chooses the encoding for `source` and the spec's filter operations.
-pub fn choose(source: SourceFormat, operations: &[Operation], svg: SvgOutput) -> Result<Encoding, PlanError> {
+pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -> Result<Encoding, PlanError> {
+    let svg = output.svg;
     let mut requested = None;
     let (mut jpeg, mut webp, mut avif) = (None, None, None);
     for op in operations {
@@ -107,18 +269,18 @@ pub fn choose(source: SourceFormat, operations: &[Operation], svg: SvgOutput) ->
     };
     let format = match requested {
         Some(r) => r.format,
-        None => default_conversion(source)?,
+        None => output.converted(source)?,
     };
     Ok(match format {
         OutputFormat::Jpeg => Encoding::Jpeg {
-            quality: jpeg.unwrap_or(DEFAULT_JPEG_QUALITY),
+            quality: jpeg.unwrap_or(output.jpeg_quality()),
         },
         OutputFormat::Png => Encoding::Png,
         OutputFormat::Gif => Encoding::Gif,
-        OutputFormat::Webp => Encoding::Webp(compression(webp, DEFAULT_WEBP_QUALITY)),
-        OutputFormat::Avif => Encoding::Avif(compression(avif, DEFAULT_AVIF_QUALITY)),
+        OutputFormat::Webp => Encoding::Webp(compression(webp, output.webp_quality())),
+        OutputFormat::Avif => Encoding::Avif(compression(avif, output.avif_quality())),
         OutputFormat::Ico => Encoding::Ico,
-        OutputFormat::Heic => Encoding::Heic(compression(None, DEFAULT_HEIC_QUALITY)),
+        OutputFormat::Heic => Encoding::Heic(compression(None, output.heic_quality())),
         OutputFormat::Svg => Encoding::Svg,
     })
 }
@@ -202,7 +364,7 @@ mod tests {
             SourceKind::Raster
         };
         let clean = FilterSpec::parse(spec).unwrap().clean(kind).unwrap();
-        choose(source, &clean.operations, SvgOutput::Svg)
+        choose(source, &clean.operations, &Output::default())
     }
 
     #[test]
@@ -246,15 +408,16 @@ mod tests {
                 .operations
         };
         let svg = SourceFormat::Svg;
-        let on_request = SvgOutput::RasterOnRequest;
+        let on_request = &Output::from(SvgOutput::RasterOnRequest);
+        let raster = &Output::from(SvgOutput::Raster);
         assert_eq!(choose(svg, &ops("width-10"), on_request), Ok(Encoding::Svg));
         assert_eq!(
             choose(svg, &ops("width-10|format-webp|webpquality-50"), on_request),
             Ok(Encoding::Webp(Compression::Lossy(50)))
         );
-        assert_eq!(choose(svg, &ops("width-10"), SvgOutput::Raster), Ok(Encoding::Png));
+        assert_eq!(choose(svg, &ops("width-10"), raster), Ok(Encoding::Png));
         assert_eq!(
-            choose(svg, &ops("width-10|format-jpeg"), SvgOutput::Raster),
+            choose(svg, &ops("width-10|format-jpeg"), raster),
             Ok(Encoding::Jpeg { quality: 76 })
         );
         // preserve-svg drops format-* for SVG sources, so it stays SVG on request.
@@ -295,6 +458,59 @@ mod tests {
         for (source, spec, expected) in rows {
             assert_eq!(encoding(source, spec).unwrap(), expected, "{source} {spec}");
         }
+    }
+
+    #[test]
+    fn a_sites_settings_and_its_versions_defaults() {
+        use SourceFormat::*;
+        let chosen = |output: &Output, source, spec: &str| {
+            let clean = FilterSpec::parse(spec).unwrap().clean(SourceKind::Raster).unwrap();
+            choose(source, &clean.operations, output).unwrap()
+        };
+        let lts: Output = Output {
+            version: "7.0".parse().unwrap(),
+            ..Output::default()
+        };
+        assert_eq!(chosen(&lts, Webp, "width-10"), Encoding::Png);
+        assert_eq!(chosen(&lts, Avif, "width-10"), Encoding::Png);
+        assert_eq!(chosen(&lts, Jpeg, "width-10"), Encoding::Jpeg { quality: 85 });
+        assert_eq!(chosen(&lts, Png, "format-avif"), Encoding::Avif(Compression::Lossy(80)));
+        assert_eq!(
+            chosen(&lts, Webp, "format-webp"),
+            Encoding::Webp(Compression::Lossy(80))
+        );
+        let late_7 = Output {
+            version: "7.4.4".parse().unwrap(),
+            ..Output::default()
+        };
+        assert_eq!(chosen(&late_7, Jpeg, "width-10"), Encoding::Jpeg { quality: 76 });
+        assert_eq!(chosen(&late_7, Webp, "width-10"), Encoding::Png);
+        let site = Output {
+            conversions: vec![
+                (Webp, OutputFormat::Avif),
+                (Gif, OutputFormat::Gif),
+                (Png, OutputFormat::Jpeg),
+            ],
+            jpeg_quality: Some(60),
+            avif_quality: Some(50),
+            ..Output::default()
+        };
+        assert_eq!(chosen(&site, Webp, "width-10"), Encoding::Avif(Compression::Lossy(50)));
+        assert_eq!(chosen(&site, Gif, "width-10"), Encoding::Gif);
+        assert_eq!(chosen(&site, Png, "width-10"), Encoding::Jpeg { quality: 60 });
+        assert_eq!(
+            chosen(&site, Png, "width-10|format-png"),
+            Encoding::Png,
+            "format-* wins"
+        );
+        assert_eq!(chosen(&site, Jpeg, "jpegquality-20"), Encoding::Jpeg { quality: 20 });
+        for bad in ["6.3", "7", "7.x", "8.0.1.2", "", "1000.0"] {
+            assert!(bad.parse::<WagtailVersion>().is_err(), "{bad}");
+        }
+        assert_eq!("8.1".parse::<WagtailVersion>().unwrap().to_string(), "8.1");
+        assert_eq!(Encoding::Jpeg { quality: 76 }.identity(), "jpeg q76");
+        assert_eq!(Encoding::Webp(Compression::Lossless).identity(), "webp lossless");
+        assert_eq!(Encoding::Png.identity(), "png");
     }
 
     #[test]

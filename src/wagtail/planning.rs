@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::images::VERSION_CHARS;
 use super::{WagtailImage, WagtailSite};
 use crate::format::SourceFormat;
-use crate::plan::{self, FocalPoint, Size, Source, SvgOutput};
+use crate::plan::{self, FocalPoint, Output, Size, Source, SourceSize};
 use crate::spec::{FilterSpec, SpecError, SpecLimits};
 
 /// What Django's `reverse` percent-encodes in a path segment, beyond controls.
@@ -52,18 +52,6 @@ pub struct PlanItem {
     pub version: Option<String>,
 }
 
-/// What the original of an image says its size is, once EXIF-oriented.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum SourceSize {
-    /// Its headers give this size, orientation applied.
-    Oriented(Size),
-    /// There is no such file.
-    Missing,
-    /// Its headers do not tell (SVG), or it could not be read: the size
-    /// Wagtail recorded is used.
-    Recorded,
-}
-
 /// A focal point as JSON: centre `x`, `y` and `width`, `height`.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,7 +91,7 @@ pub enum PlanReply {
 pub async fn plan_items<F, Fut>(
     items: &[PlanItem],
     site: Option<&WagtailSite>,
-    svg: SvgOutput,
+    output: &Output,
     limits: &SpecLimits,
     source_size: F,
 ) -> Result<Vec<PlanReply>, super::DatabaseError>
@@ -141,7 +129,7 @@ where
                     match size {
                         Some(size) => {
                             let url = signed_url(site, id, &item.spec, &image);
-                            plan_one(&item.spec, size, format, image.focal_point, svg, Some(url))
+                            plan_one(&item.spec, size, format, image.focal_point, output, Some(url))
                         }
                         None => failed("Source image file not found"),
                     }
@@ -151,7 +139,7 @@ where
                 (Some(w), Some(h)) => match item.format.as_deref().unwrap_or("png").parse() {
                     Ok(format) => {
                         let focal = item.focal_point.map(|f| FocalPoint::new(f.x, f.y, f.width, f.height));
-                        plan_one(&item.spec, Size::new(w, h), Some(format), focal, svg, None)
+                        plan_one(&item.spec, Size::new(w, h), Some(format), focal, output, None)
                     }
                     Err(_) => failed("Unknown format"),
                 },
@@ -168,7 +156,7 @@ fn plan_one(
     size: Size,
     format: Option<SourceFormat>,
     focal_point: Option<FocalPoint>,
-    svg: SvgOutput,
+    output: &Output,
     url: Option<String>,
 ) -> PlanReply {
     let Some(format) = format else {
@@ -183,7 +171,7 @@ fn plan_one(
         format,
         focal_point,
     };
-    match plan::plan(&source, &spec, svg) {
+    match plan::plan(&source, &spec, output) {
         Ok(plan) => PlanReply::Planned {
             width: number(plan.size.width),
             height: number(plan.size.height),
@@ -257,7 +245,13 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
         let unread = |_| async { SourceSize::Recorded };
         runtime
-            .block_on(plan_items(items, None, SvgOutput::Svg, &SpecLimits::default(), unread))
+            .block_on(plan_items(
+                items,
+                None,
+                &Output::default(),
+                &SpecLimits::default(),
+                unread,
+            ))
             .expect("no database involved")
     }
 

@@ -89,7 +89,8 @@ fn damaged_originals_never_panic() {
                         format: probe.format,
                         focal_point: None,
                     };
-                    let plan = plan::plan(&source, spec, SvgOutput::RasterOnRequest).map_err(|e| e.to_string())?;
+                    let plan =
+                        plan::plan(&source, spec, &SvgOutput::RasterOnRequest.into()).map_err(|e| e.to_string())?;
                     pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
                 });
             match outcome {

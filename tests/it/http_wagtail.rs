@@ -203,6 +203,50 @@ fn plans_renditions_without_pixels() {
 }
 
 #[test]
+fn renders_with_the_sites_output_settings() {
+    let (originals, database) = site("wagtail-settings");
+    std::fs::copy(
+        root().join("test-images/photo.webp"),
+        originals.join("original_images/photo.webp"),
+    )
+    .expect("copy");
+    let server = start(
+        &originals,
+        &database,
+        &[
+            ("RENDITIOND_WAGTAIL_VERSION", "7.0"),
+            ("RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS", r#"{"png": "jpeg"}"#),
+            ("RENDITIOND_WAGTAIL_WEBP_QUALITY", "55"),
+        ],
+    );
+    let auth = format!("Bearer {TOKEN}");
+    let config = server.get_with("/v1/config", &[("authorization", &auth)]);
+    assert_eq!(config.status, 200, "{}", config.text());
+    let config: Value = serde_json::from_slice(&config.body).expect("JSON");
+    assert_eq!(
+        config,
+        json!({
+            "wagtail_version": "7.0",
+            "format_conversions": {"png": "jpeg"},
+            "jpeg_quality": null, "webp_quality": 55, "avif_quality": null, "heic_quality": null,
+            "effective": {"jpeg_quality": 85, "webp_quality": 55, "avif_quality": 80, "heic_quality": 80},
+        })
+    );
+    assert_eq!(server.get("/v1/config").status, 401);
+    // 7.0 turns a PNG into what the site converts it to, and the plan agrees.
+    let reply = server.get(&url("2", "width-32", ""));
+    assert_eq!(reply.header("content-type"), "image/jpeg");
+    let items =
+        json!([{"image_id": 2, "spec": "width-32"}, {"width": 10, "height": 10, "format": "webp", "spec": "original"}]);
+    let plan = server.post("/v1/plan", &items.to_string(), &[("authorization", &auth)]);
+    let plan: Value = serde_json::from_slice(&plan.body).expect("JSON");
+    assert_eq!(
+        (&plan[0]["format"], &plan[1]["format"]),
+        (&json!("jpeg"), &json!("png"))
+    );
+}
+
+#[test]
 fn a_newer_version_reads_the_row_again() {
     let (originals, database) = site("wagtail-version");
     // Rows are trusted for a minute: only a version can make renditiond look again.

@@ -57,7 +57,9 @@ const ALLOWED: [(&str, &[&str]); 17] = [
     ),
     (
         "config",
-        &["pipeline", "plan", "spec", "store", "svg", "wagtail", "workers"],
+        &[
+            "format", "pipeline", "plan", "spec", "store", "svg", "wagtail", "workers",
+        ],
     ),
     (
         "state",

@@ -78,7 +78,7 @@ fn render_within(
         focal_point: None,
     };
     let spec = FilterSpec::parse(spec).map_err(|e| PipelineError::Resize(e.to_string()))?;
-    let plan = plan::plan(&source, &spec, svg).map_err(|e| PipelineError::Resize(e.to_string()))?;
+    let plan = plan::plan(&source, &spec, &svg.into()).map_err(|e| PipelineError::Resize(e.to_string()))?;
     pipeline::render(bytes, &probe, &plan, &limits)
 }
 

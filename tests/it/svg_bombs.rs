@@ -58,7 +58,7 @@ fn run_within(name: &str, text: String, bound: Duration) -> Outcome {
                     focal_point: None,
                 };
                 let spec = FilterSpec::parse("original|format-png").expect("spec");
-                let plan = plan::plan(&source, &spec, SvgOutput::RasterOnRequest).expect("plan");
+                let plan = plan::plan(&source, &spec, &SvgOutput::RasterOnRequest.into()).expect("plan");
                 match pipeline::render(text.as_bytes(), &probe, &plan, &limits) {
                     Err(e) => Outcome::RefusedDrawing(e),
                     Ok(_) => Outcome::Drawn(start.elapsed()),

@@ -104,7 +104,7 @@ fn check(v: &Value) -> Vec<String> {
     let planned = spec
         .as_ref()
         .map_err(|e| e.to_string())
-        .and_then(|s| plan::plan(&source, s, SvgOutput::Svg).map_err(|e| e.to_string()));
+        .and_then(|s| plan::plan(&source, s, &SvgOutput::Svg.into()).map_err(|e| e.to_string()));
 
     let expects_error = v["expected_error"].as_bool().unwrap_or(false);
     if expects_error {
@@ -178,7 +178,7 @@ fn svg_root_attributes(v: &Value, spec: &str) -> Result<Value, String> {
         focal_point: focal_point(v),
     };
     let spec = FilterSpec::parse(spec).map_err(|e| e.to_string())?;
-    let plan = plan::plan(&source, &spec, SvgOutput::Svg).map_err(|e| e.to_string())?;
+    let plan = plan::plan(&source, &spec, &SvgOutput::Svg.into()).map_err(|e| e.to_string())?;
     let rendition = pipeline::render(text.as_bytes(), &probe, &plan, &limits).map_err(|e| e.to_string())?;
     let output = String::from_utf8(rendition.bytes).map_err(|e| e.to_string())?;
     let root = &output[..output.find('>').unwrap_or(output.len())];

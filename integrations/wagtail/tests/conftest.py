@@ -24,6 +24,7 @@ from django.core.files.images import ImageFile
 
 from wagtail_renditiond import breaker as breaker_module
 from wagtail_renditiond import offload
+from wagtail_renditiond.environment import output_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 TEST_IMAGES = ROOT / "test-images"
@@ -45,6 +46,8 @@ class Renditiond:
             RENDITIOND_API_TOKEN=settings.RENDITIOND_API_TOKEN,
             RENDITIOND_SIGNING_KEYS="adapter-tests-signing-key",
         )
+        # The site's Wagtail version and output settings, as renditiond_env gives them.
+        self.env.update(output_settings())
         self.binary = binary
         self.log = Path(settings.MEDIA_ROOT).parent / "renditiond.log"
         self.process: subprocess.Popen[bytes] | None = None

@@ -29,6 +29,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 WAGTAIL_SITE_NAME = "wagtail-renditiond tests"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "svg"]
+# Output settings of the site's own, which renditiond is given too.
+WAGTAILIMAGES_FORMAT_CONVERSIONS = {"gif": "webp"}
+WAGTAILIMAGES_JPEG_QUALITY = 70
 
 INSTALLED_APPS = [
     "wagtail_renditiond",

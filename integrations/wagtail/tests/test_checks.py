@@ -62,7 +62,33 @@ def test_deploy_checks_call_the_service(renditiond: Any, settings: Any) -> None:
     settings.RENDITIOND_API_TOKEN = "not-the-token-of-the-service"
     (error,) = run(deploy=True)
     assert error.id == "wagtailrenditiond.E005"
-    assert error.msg == f"renditiond at {renditiond.url} does not answer /v1/plan (POST /v1/plan: HTTP 401)."
+    assert error.msg == f"renditiond at {renditiond.url} does not answer (POST /v1/plan: HTTP 401)."
+
+
+def test_the_deploy_check_names_every_output_setting_that_differs(renditiond: Any, settings: Any) -> None:
+    settings.WAGTAILIMAGES_JPEG_QUALITY = 50
+    settings.WAGTAILIMAGES_AVIF_QUALITY = 40
+    del settings.WAGTAILIMAGES_FORMAT_CONVERSIONS
+    assert run(deploy=True) == [
+        checks.Error(
+            "renditiond renders with WAGTAILIMAGES_FORMAT_CONVERSIONS {'gif': 'webp'}, this site with {}.",
+            hint="Run renditiond with RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS='{}' "
+            "(manage.py renditiond_env prints them all).",
+            id="wagtailrenditiond.E006",
+        ),
+        checks.Error(
+            "renditiond renders with WAGTAILIMAGES_JPEG_QUALITY 70, this site with 50.",
+            hint="Run renditiond with RENDITIOND_WAGTAIL_JPEG_QUALITY=50 "
+            "(manage.py renditiond_env prints them all).",
+            id="wagtailrenditiond.E006",
+        ),
+        checks.Error(
+            "renditiond renders with WAGTAILIMAGES_AVIF_QUALITY its version's default, this site with 40.",
+            hint="Run renditiond with RENDITIOND_WAGTAIL_AVIF_QUALITY=40 "
+            "(manage.py renditiond_env prints them all).",
+            id="wagtailrenditiond.E006",
+        ),
+    ]
 
 
 def test_plain_check_never_calls_the_service(settings: Any) -> None:

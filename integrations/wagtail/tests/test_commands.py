@@ -8,6 +8,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+import wagtail
 from django.core.management import call_command
 from wagtail.images import get_image_model
 
@@ -26,7 +27,13 @@ def test_renditiond_env_hides_secrets_unless_asked(settings: Any) -> None:
     assert lines[0] == f"RENDITIOND_ORIGINALS={settings.MEDIA_ROOT}"
     assert lines[1] == f"RENDITIOND_WAGTAIL_SECRET_KEY='{HIDDEN}'"
     assert lines[2].startswith("RENDITIOND_WAGTAIL_DATABASE_URL=")
-    assert lines[3:] == [f"RENDITIOND_WAGTAIL_IMAGE_TABLE={table}", f"RENDITIOND_API_TOKEN='{HIDDEN}'"]
+    assert lines[3:] == [
+        f"RENDITIOND_WAGTAIL_IMAGE_TABLE={table}",
+        f"RENDITIOND_API_TOKEN='{HIDDEN}'",
+        f"RENDITIOND_WAGTAIL_VERSION={'.'.join(map(str, wagtail.VERSION[:2]))}",
+        """RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS='{"gif": "webp"}'""",
+        "RENDITIOND_WAGTAIL_JPEG_QUALITY=70",
+    ]
     shown = json.loads(env_output("--format", "json", "--show-secrets"))
     assert shown["RENDITIOND_WAGTAIL_SECRET_KEY"] == settings.SECRET_KEY
     assert shown["RENDITIOND_API_TOKEN"] == settings.RENDITIOND_API_TOKEN

@@ -4,11 +4,13 @@ reads settings only; the check that calls renditiond runs under
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.core import checks
 
 from . import client, conf
+from .environment import QUALITIES, wagtail_version
 
 TAG = "renditiond"
 
@@ -77,13 +79,70 @@ def check_service(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         return []
     try:
         client.plan(settings, [])
+        service = client.call(settings, "GET", "/v1/config")
     except client.RenditiondUnavailable as error:
         return [
             checks.Error(
-                f"renditiond at {settings.url} does not answer /v1/plan ({error}).",
+                f"renditiond at {settings.url} does not answer ({error}).",
                 hint="Check RENDITIOND_URL and RENDITIOND_API_TOKEN against renditiond's "
                 "RENDITIOND_API_TOKEN, and that renditiond runs.",
                 id="wagtailrenditiond.E005",
             )
         ]
-    return []
+    return [
+        checks.Error(
+            f"renditiond renders with {name} {theirs}, this site with {ours}.",
+            hint=f"Run renditiond with {variable}={value} (manage.py renditiond_env prints them all).",
+            id="wagtailrenditiond.E006",
+        )
+        for name, ours, theirs, variable, value in differences(service)
+    ]
+
+
+def differences(service: Any) -> list[tuple[str, str, str, str, str]]:
+    """Each output setting renditiond (its ``/v1/config``) and this site
+    disagree on: (setting, ours, theirs, renditiond's variable, its value)."""
+    from django.conf import settings
+
+    if not isinstance(service, dict):
+        service = {}
+    found = []
+    version = wagtail_version()
+    if service.get("wagtail_version") != version:
+        found.append(
+            (
+                "the defaults of Wagtail",
+                version,
+                str(service.get("wagtail_version")),
+                "RENDITIOND_WAGTAIL_VERSION",
+                version,
+            )
+        )
+    ours_conversions = getattr(settings, "WAGTAILIMAGES_FORMAT_CONVERSIONS", None) or {}
+    theirs_conversions = service.get("format_conversions") or {}
+    if ours_conversions != theirs_conversions:
+        found.append(
+            (
+                "WAGTAILIMAGES_FORMAT_CONVERSIONS",
+                repr(ours_conversions),
+                repr(theirs_conversions),
+                "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
+                "'" + json.dumps(ours_conversions, sort_keys=True) + "'",
+            )
+        )
+    for setting, variable in QUALITIES.items():
+        ours = getattr(settings, setting, None)
+        key = setting.removeprefix("WAGTAILIMAGES_").lower()
+        theirs = service.get(key)
+        if ours != theirs:
+            shown = "its version's default"
+            found.append(
+                (
+                    setting,
+                    shown if ours is None else str(ours),
+                    shown if theirs is None else str(theirs),
+                    variable,
+                    "" if ours is None else str(ours),
+                )
+            )
+    return found

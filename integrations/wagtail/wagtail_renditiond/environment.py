@@ -1,8 +1,10 @@
 """The renditiond environment that matches this site: its secret key,
-database (read-only), image table, media and API token."""
+database (read-only), image table, media, API token, and the Wagtail
+settings that decide what renditions are written as."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import quote
 
@@ -45,6 +47,37 @@ def originals() -> str:
     raise ValueError(f"renditiond cannot read originals from {storage.__class__.__name__}")
 
 
+#: The site's output settings and the variables renditiond reads them from.
+QUALITIES = {
+    "WAGTAILIMAGES_JPEG_QUALITY": "RENDITIOND_WAGTAIL_JPEG_QUALITY",
+    "WAGTAILIMAGES_WEBP_QUALITY": "RENDITIOND_WAGTAIL_WEBP_QUALITY",
+    "WAGTAILIMAGES_AVIF_QUALITY": "RENDITIOND_WAGTAIL_AVIF_QUALITY",
+    "WAGTAILIMAGES_HEIC_QUALITY": "RENDITIOND_WAGTAIL_HEIC_QUALITY",
+}
+
+
+def wagtail_version() -> str:
+    """This site's Wagtail line, ``major.minor``."""
+    import wagtail
+
+    major, minor = wagtail.VERSION[:2]
+    return f"{major}.{minor}"
+
+
+def output_settings() -> dict[str, str]:
+    """The variables that give renditiond this site's output settings: its
+    Wagtail version, and each ``WAGTAILIMAGES_*`` output setting it sets."""
+    env = {"RENDITIOND_WAGTAIL_VERSION": wagtail_version()}
+    conversions = getattr(settings, "WAGTAILIMAGES_FORMAT_CONVERSIONS", None)
+    if conversions:
+        env["RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS"] = json.dumps(conversions, sort_keys=True)
+    for setting, variable in QUALITIES.items():
+        value = getattr(settings, setting, None)
+        if value is not None:
+            env[variable] = str(value)
+    return env
+
+
 def environment(show_secrets: bool = False) -> dict[str, str]:
     """Variable → value, in the order renditiond's README lists them."""
     from wagtail.images import get_image_model
@@ -66,4 +99,5 @@ def environment(show_secrets: bool = False) -> dict[str, str]:
     configured = get_settings()
     if configured.enabled:
         env["RENDITIOND_API_TOKEN"] = secret(configured.api_token)
+    env.update(output_settings())
     return env

@@ -4,7 +4,6 @@
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
-use subtle::ConstantTimeEq;
 
 use crate::http::error::HttpError;
 use crate::state::AppState;
@@ -23,16 +22,7 @@ pub async fn post(
     body: Result<web::Bytes, actix_web::Error>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
-    let token = state.api_token.as_deref().ok_or(HttpError::NoRoute)?;
-    let given = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if !bool::from(given.as_bytes().ct_eq(token.as_bytes())) {
-        return Err(HttpError::Unauthorized);
-    }
+    super::authorize(&request, &state)?;
     let body = body.map_err(|e| {
         if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
             HttpError::PayloadTooLarge
@@ -48,7 +38,7 @@ pub async fn post(
     let replies = plan_items(
         &items,
         state.wagtail.as_ref(),
-        renditions.svg_output(),
+        renditions.output(),
         &state.spec_limits,
         |file| async move { renditions.source_size(&file).await },
     )
