@@ -217,6 +217,15 @@ impl SourceInfo {
     }
 }
 
+/// Whether a warmed rendition was in the caches already, or was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Warmed {
+    /// It was in memory or in the shared store.
+    Cached,
+    /// It was rendered now.
+    Rendered,
+}
+
 /// A request resolved to the rendition it stands for.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -294,6 +303,11 @@ impl Renditions {
     /// The render memory budget in bytes.
     pub fn memory_budget(&self) -> u64 {
         self.workers.budget()
+    }
+
+    /// How many renders run at once.
+    pub fn workers(&self) -> usize {
+        self.workers.workers()
     }
 
     /// The site's output settings.
@@ -405,6 +419,181 @@ impl Renditions {
             Lookup::Hit | Lookup::Joined => Tier::Memory,
         };
         Ok((rendition, tier))
+    }
+
+    /// Puts the renditions of `requests`, all of one original, into the
+    /// caches (memory, and the shared store when there is one), reading and
+    /// probing the original once and rendering every missing one in one job
+    /// on one worker ([`pipeline::render_all`]: a decode per shrink factor,
+    /// not per spec). Each answer, in order, says whether it was there already.
+    pub async fn warm(&self, requests: Vec<Request>) -> Vec<Result<(Resolved, Warmed), RenditionError>> {
+        let mut answers = Vec::with_capacity(requests.len());
+        for request in requests {
+            answers.push(self.resolve(request).await.map(|r| (r, Warmed::Cached)));
+        }
+        let mut missing = Vec::new();
+        for (i, answer) in answers.iter().enumerate() {
+            if let Ok((resolved, _)) = answer
+                && !self.is_cached(resolved).await
+            {
+                missing.push(i);
+            }
+        }
+        if missing.is_empty() {
+            return answers;
+        }
+        let batch: Vec<Resolved> = missing
+            .iter()
+            .filter_map(|&i| answers[i].as_ref().ok().map(|(r, _)| r.clone()))
+            .collect();
+        let rendered = match self.render_batch(&batch).await {
+            Ok(rendered) => rendered,
+            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+        };
+        for (&i, (resolved, made)) in missing.iter().zip(batch.into_iter().zip(rendered)) {
+            answers[i] = match made {
+                Ok(bytes) => {
+                    self.keep(&resolved, bytes).await;
+                    Ok((resolved, Warmed::Rendered))
+                }
+                Err(e) => Err(e),
+            };
+        }
+        answers
+    }
+
+    /// The size `resolved` will have, where the original's headers tell
+    /// (not for SVG originals, whose size needs the whole document).
+    pub fn planned_size(&self, resolved: &Resolved) -> Option<plan::Size> {
+        let probe = resolved.source.probe.as_ref()?;
+        plan_for(probe, &resolved.request, &self.settings.output)
+            .ok()
+            .map(|plan| plan.size)
+    }
+
+    /// Whether `resolved` is in memory or in the shared store.
+    async fn is_cached(&self, resolved: &Resolved) -> bool {
+        if self.memory.contains(&resolved.key) {
+            return true;
+        }
+        match &self.shared {
+            Some(shared) => shared.contains(&resolved.key).await.unwrap_or(false),
+            None => false,
+        }
+    }
+
+    /// Stores a rendition made outside a request: the shared store, then memory.
+    async fn keep(&self, resolved: &Resolved, bytes: Bytes) {
+        let stored = match &self.shared {
+            Some(shared) => match shared.put(&resolved.key, bytes.clone(), resolved.format).await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, key = resolved.key.name(), "cannot store the rendition");
+                    false
+                }
+            },
+            None => false,
+        };
+        let rendition = Arc::new(CachedRendition {
+            bytes,
+            format: resolved.format,
+            origin: Tier::Render,
+            stored,
+        });
+        let (kept, _) = self
+            .memory
+            .get_or_make(&resolved.key, move || async move { Ok(rendition) })
+            .await;
+        if let Err(e) = kept {
+            tracing::warn!(error = %e, "cannot keep a warmed rendition in memory");
+        }
+    }
+
+    /// Renders every one of `batch` (one original) in one job: the memory of
+    /// the costliest reserved, the original read once, a deadline of one
+    /// render timeout per rendition.
+    async fn render_batch(&self, batch: &[Resolved]) -> Result<Vec<Result<Bytes, RenditionError>>, RenditionError> {
+        let Some(first) = batch.first() else {
+            return Ok(Vec::new());
+        };
+        let mut ticket = self.workers.admit()?;
+        let cost = batch.iter().map(|r| self.memory_cost(r)).max().unwrap_or(0);
+        ticket.reserve(cost).await?;
+        let key = &first.request.key;
+        let original = self
+            .originals
+            .read(key, &first.source.version, self.settings.max_source_bytes)
+            .await;
+        if matches!(original, Err(StoreError::Changed)) {
+            self.sources.invalidate(key).await;
+        }
+        let original = original.map_err(|e| RenditionError::store(key, e))?;
+        let requests: Vec<Request> = batch.iter().map(|r| r.request.clone()).collect();
+        let formats: Vec<OutputFormat> = batch.iter().map(|r| r.format).collect();
+        let labels: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
+        let (limits, output) = (self.settings.limits, self.settings.output.clone());
+        let timeout = self
+            .settings
+            .render_timeout
+            .saturating_mul(u32::try_from(batch.len()).unwrap_or(u32::MAX));
+        let started = Instant::now();
+        let ran = ticket
+            .run(
+                timeout,
+                move |deadline| -> Result<Vec<Result<Bytes, RenditionError>>, RenditionError> {
+                    let probe = pipeline::probe(&original, &limits)?;
+                    let mut plans = Vec::with_capacity(requests.len());
+                    let mut planned = Vec::with_capacity(requests.len());
+                    for request in &requests {
+                        match plan_for(&probe, request, &output) {
+                            Ok(plan) => {
+                                planned.push(Ok(plans.len()));
+                                plans.push(plan);
+                            }
+                            Err(e) => planned.push(Err(e)),
+                        }
+                    }
+                    let mut rendered = pipeline::render_all(&original, &probe, &plans, &limits, &deadline).into_iter();
+                    Ok(planned
+                        .into_iter()
+                        .zip(formats)
+                        .map(|(plan, format)| {
+                            plan.and_then(|_| {
+                                rendered
+                                    .next()
+                                    .unwrap_or(Err(PipelineError::TimedOut))
+                                    .map_err(Into::into)
+                            })
+                            .and_then(|r| {
+                                if r.format == format {
+                                    Ok(Bytes::from(r.bytes))
+                                } else {
+                                    Err(RenditionError::Worker(format!(
+                                        "planned {format} but rendered {}",
+                                        r.format
+                                    )))
+                                }
+                            })
+                        })
+                        .collect())
+                },
+            )
+            .await;
+        // Each rendition of the batch counts as a render of its share of the time.
+        let share = started.elapsed().as_secs_f64() / labels.len().max(1) as f64;
+        for format in labels {
+            self.metrics
+                .render_seconds
+                .get_or_create(&FormatLabels { format })
+                .observe(share);
+        }
+        match ran.map_err(RenditionError::from).and_then(|r| r) {
+            Err(RenditionError::TimedOut | RenditionError::Pipeline(PipelineError::TimedOut)) => {
+                self.metrics.render_timeouts.inc();
+                Err(RenditionError::TimedOut)
+            }
+            other => other,
+        }
     }
 
     /// Makes sure the rendition is in the shared store; the tier says where

@@ -63,6 +63,7 @@ pub struct Workers {
     budget: u64,
     admitted: Arc<AtomicUsize>,
     capacity: usize,
+    workers: usize,
     metrics: Arc<Metrics>,
 }
 
@@ -91,8 +92,14 @@ impl Workers {
             budget: units as u64 * UNIT,
             admitted: Arc::new(AtomicUsize::new(0)),
             capacity: workers + queue.min(MAX_PLACES),
+            workers,
             metrics,
         }
+    }
+
+    /// How many jobs run at once.
+    pub fn workers(&self) -> usize {
+        self.workers
     }
 
     /// The memory budget in bytes.

@@ -62,6 +62,11 @@ where
         }
     }
 
+    /// Whether the rendition at `key` is in memory now.
+    pub fn contains(&self, key: &RenditionKey) -> bool {
+        self.cache.contains_key(key)
+    }
+
     /// The rendition at `key`, made on a miss by the future `make` returns,
     /// run as a detached task. Concurrent callers for the same key await
     /// one task; errors are not cached.

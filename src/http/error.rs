@@ -74,6 +74,12 @@ fn invalid_spec(spec: &str) -> Cow<'static, str> {
 }
 
 impl HttpError {
+    /// The public text of the error, as its response body says it (the
+    /// `/v1/` API reports per item with it).
+    pub fn public_message(&self) -> Cow<'static, str> {
+        self.describe().2
+    }
+
     /// Status, stable code and public body. Every body is a fixed text but
     /// for Wagtail's `Invalid filter spec: <spec>`, which echoes the request's
     /// own spec; internal detail (decoders, parsers, encoders, stores) only

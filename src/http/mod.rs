@@ -12,10 +12,20 @@ use actix_web::{HttpResponse, web};
 use self::error::HttpError;
 
 /// Every route's name, the `route` label of metrics and logs.
-pub const ROUTES: [&str; 7] = ["rendition", "images", "plan", "config", "healthz", "readyz", "metrics"];
+pub const ROUTES: [&str; 8] = [
+    "rendition",
+    "images",
+    "plan",
+    "warm",
+    "config",
+    "healthz",
+    "readyz",
+    "metrics",
+];
 
 /// The route table: renditions by storage key (`/r/…`), Wagtail's serve
-/// view (`/images/…`, when configured), the API (`/v1/plan`, `/v1/config`),
+/// view (`/images/…`, when configured), the API (`/v1/plan`, `/v1/warm`,
+/// `/v1/config`),
 /// health, metrics.
 /// Every answer actix-web would make itself (a method a route does not
 /// take, a body too large) goes through [`HttpError`] too.
@@ -40,6 +50,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .name("plan")
                 .app_data(web::PayloadConfig::new(routes::plan::MAX_BODY_BYTES))
                 .route(web::post().to(routes::plan::post))
+                .default_service(web::to(post_only)),
+        )
+        .service(
+            web::resource("/v1/warm")
+                .name("warm")
+                .app_data(web::PayloadConfig::new(routes::warm::MAX_BODY_BYTES))
+                .route(web::post().to(routes::warm::post))
                 .default_service(web::to(post_only)),
         )
         .service(

@@ -257,14 +257,75 @@ pub fn render_until(
     deadline: &Deadline,
 ) -> Result<Rendition, PipelineError> {
     deadline.check()?;
+    let (width, height) = pixel_size(probe, plan, limits)?;
+    let header = match &probe.source {
+        Probed::Raster(header) => header,
+        Probed::Svg(document) => return render_vector(document, plan, (width, height), limits, deadline),
+    };
+    let decoded = decode(bytes, probe.format, header, shrink_for(header, plan), limits)?;
+    deadline.check()?;
+    let resized = crop_resize(&decoded, header, plan, (width, height))?;
+    // The decoded pixels are the largest buffer: gone before encoding.
+    let Decoded { icc, .. } = decoded;
+    finish(resized, header, plan, icc.as_deref(), deadline)
+}
+
+/// The renditions of one original for every plan, in order: each raster
+/// original is decoded once per shrink-on-load factor the plans need (so
+/// the pixels are the same as [`render_until`]'s, plan by plan), not once
+/// per plan. Stops at the first check after `deadline`; the plans not done
+/// by then are [`PipelineError::TimedOut`].
+pub fn render_all(
+    bytes: &[u8],
+    probe: &Probe,
+    plans: &[Plan],
+    limits: &Limits,
+    deadline: &Deadline,
+) -> Vec<Result<Rendition, PipelineError>> {
+    let Probed::Raster(header) = &probe.source else {
+        return plans
+            .iter()
+            .map(|plan| render_until(bytes, probe, plan, limits, deadline))
+            .collect();
+    };
+    let mut results: Vec<Option<Result<Rendition, PipelineError>>> = plans.iter().map(|_| None).collect();
+    let mut pending: Vec<(usize, u32, (u32, u32))> = Vec::with_capacity(plans.len());
+    for (i, plan) in plans.iter().enumerate() {
+        match pixel_size(probe, plan, limits) {
+            Ok(size) => pending.push((i, shrink_for(header, plan), size)),
+            Err(e) => results[i] = Some(Err(e)),
+        }
+    }
+    let mut shrinks: Vec<u32> = pending.iter().map(|&(_, shrink, _)| shrink).collect();
+    shrinks.sort_unstable();
+    shrinks.dedup();
+    for shrink in shrinks {
+        let decoded = deadline
+            .check()
+            .and_then(|()| decode(bytes, probe.format, header, shrink, limits));
+        for &(i, _, size) in pending.iter().filter(|p| p.1 == shrink) {
+            let plan = &plans[i];
+            results[i] = Some(match &decoded {
+                Ok(decoded) => deadline.check().and_then(|()| {
+                    let resized = crop_resize(decoded, header, plan, size)?;
+                    finish(resized, header, plan, decoded.icc.as_deref(), deadline)
+                }),
+                Err(e) => Err(e.clone()),
+            });
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or(Err(PipelineError::TimedOut)))
+        .collect()
+}
+
+/// The rendition's pixel size, once it is known to be one renditiond can
+/// make within `limits`.
+fn pixel_size(probe: &Probe, plan: &Plan, limits: &Limits) -> Result<(u32, u32), PipelineError> {
     let format = plan.format();
-    if let (Probed::Svg(document), Encoding::Svg) = (&probe.source, plan.encoding) {
-        return Ok(Rendition {
-            bytes: document.rendition(plan).into_bytes(),
-            format,
-            width: plan.size.width.ceil() as u32,
-            height: plan.size.height.ceil() as u32,
-        });
+    if let (Probed::Svg(_), Encoding::Svg) = (&probe.source, plan.encoding) {
+        return Ok((plan.size.width.ceil() as u32, plan.size.height.ceil() as u32));
     }
     let (width, height) = plan.pixel_size().ok_or(PipelineError::UnsupportedOutput(format))?;
     if u64::from(width) * u64::from(height) > limits.max_output_pixels {
@@ -277,39 +338,65 @@ pub fn render_until(
     if matches!(format, OutputFormat::Heic | OutputFormat::Svg) {
         return Err(PipelineError::UnsupportedOutput(format));
     }
-    let header = match &probe.source {
-        Probed::Raster(header) => header,
-        Probed::Svg(document) => {
-            let pixels = rasterize::rasterize(&document.rendition(plan), width, height, &svg_limits(limits), &|| {
-                deadline.passed()
-            })
-            .map_err(|e| match e {
-                rasterize::RasterError::TooCostly(reason) => PipelineError::Svg(SvgError::TooCostly(reason)),
-                rasterize::RasterError::Stopped => PipelineError::TimedOut,
-                rasterize::RasterError::Failed(reason) => PipelineError::undecodable(SourceFormat::Svg, reason),
-            })?;
-            let flat = flatten::flatten(pixels, None, plan.background, format);
-            return encode(flat, plan.encoding, None);
-        }
-    };
+    Ok((width, height))
+}
 
+/// An SVG original's rendition: sanitized SVG, or rasterized.
+fn render_vector(
+    document: &Document,
+    plan: &Plan,
+    (width, height): (u32, u32),
+    limits: &Limits,
+    deadline: &Deadline,
+) -> Result<Rendition, PipelineError> {
+    let format = plan.format();
+    if plan.encoding == Encoding::Svg {
+        return Ok(Rendition {
+            bytes: document.rendition(plan).into_bytes(),
+            format,
+            width,
+            height,
+        });
+    }
+    let pixels = rasterize::rasterize(&document.rendition(plan), width, height, &svg_limits(limits), &|| {
+        deadline.passed()
+    })
+    .map_err(|e| match e {
+        rasterize::RasterError::TooCostly(reason) => PipelineError::Svg(SvgError::TooCostly(reason)),
+        rasterize::RasterError::Stopped => PipelineError::TimedOut,
+        rasterize::RasterError::Failed(reason) => PipelineError::undecodable(SourceFormat::Svg, reason),
+    })?;
+    let flat = flatten::flatten(pixels, None, plan.background, format);
+    encode(flat, plan.encoding, None)
+}
+
+/// The plan's crop of decoded pixels, resized to its output size (still in
+/// stored orientation).
+fn crop_resize(
+    decoded: &Decoded,
+    header: &Header,
+    plan: &Plan,
+    (width, height): (u32, u32),
+) -> Result<Bitmap, PipelineError> {
     let (region, (stored_w, stored_h)) = stored_geometry(header, plan, width, height);
-    let Decoded {
-        bitmap: decoded,
-        icc,
-        shrink,
-    } = decode(bytes, probe.format, header, region, (stored_w, stored_h), limits)?;
-    deadline.check()?;
-
     // Decoded pixel i covers stored pixels i*shrink .. (i+1)*shrink.
-    let scaled = region.map(|v| v / f64::from(shrink));
-    let resized = resize::crop_resize(&decoded, scaled, stored_w, stored_h)?;
-    drop(decoded);
+    let scaled = region.map(|v| v / f64::from(decoded.shrink));
+    resize::crop_resize(&decoded.bitmap, scaled, stored_w, stored_h)
+}
+
+/// Orients, flattens and encodes resized pixels.
+fn finish(
+    resized: Bitmap,
+    header: &Header,
+    plan: &Plan,
+    icc: Option<&[u8]>,
+    deadline: &Deadline,
+) -> Result<Rendition, PipelineError> {
     deadline.check()?;
     let oriented = orient::apply(header.orientation, resized);
-    let flat = flatten::flatten(oriented, icc.as_deref(), plan.background, format);
+    let flat = flatten::flatten(oriented, icc, plan.background, plan.format());
     deadline.check()?;
-    let rendition = encode(flat, plan.encoding, icc.as_deref())?;
+    let rendition = encode(flat, plan.encoding, icc)?;
     // A render that ended past its deadline took longer than it may, however
     // fast its stages were before it: the answer does not depend on which
     // stage the deadline fell in.
@@ -349,20 +436,18 @@ struct Decoded {
     shrink: u32,
 }
 
-/// Decodes, shrinking JPEGs on load as far as the output allows.
+/// Decodes, shrinking JPEGs on load by `shrink` (from [`shrink_for`]).
 fn decode(
     bytes: &[u8],
     format: SourceFormat,
     header: &Header,
-    region: [f64; 4],
-    output: (u32, u32),
+    shrink: u32,
     limits: &Limits,
 ) -> Result<Decoded, PipelineError> {
     let undecodable = |e: String| PipelineError::undecodable(format, e);
     let whole = |(bitmap, icc)| Decoded { bitmap, icc, shrink: 1 };
     match (&header.jpeg, format) {
         (Some(header), _) => {
-            let shrink = jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output);
             let bitmap = jpeg::decode(bytes, header, shrink).map_err(undecodable)?;
             Ok(Decoded {
                 bitmap,

@@ -7,7 +7,7 @@ pub mod planning;
 pub mod signature;
 
 pub use self::images::{DEFAULT_TABLE, DatabaseError, ImageTable, WagtailImage, is_plain_identifier};
-pub use self::planning::{PlanItem, PlanReply, named_version, plan_items};
+pub use self::planning::{PlanItem, PlanReply, json_number, named_version, plan_items};
 pub use self::signature::WagtailSigner;
 
 /// The Wagtail site renditiond stands in for on `/images/`.

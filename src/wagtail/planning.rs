@@ -173,8 +173,8 @@ fn plan_one(
     };
     match plan::plan(&source, &spec, output) {
         Ok(plan) => PlanReply::Planned {
-            width: number(plan.size.width),
-            height: number(plan.size.height),
+            width: json_number(plan.size.width),
+            height: json_number(plan.size.height),
             format: plan.format().name(),
             url,
         },
@@ -211,7 +211,8 @@ fn extension_format(file: &str) -> Option<SourceFormat> {
     extension.to_ascii_lowercase().parse().ok()
 }
 
-fn number(value: f64) -> Value {
+/// A size as JSON: an integer when it is whole, else a float.
+pub fn json_number(value: f64) -> Value {
     if value.fract() == 0.0 && value.abs() < 9e15 {
         Value::from(value as i64)
     } else {

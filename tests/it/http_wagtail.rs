@@ -203,6 +203,64 @@ fn plans_renditions_without_pixels() {
 }
 
 #[test]
+fn warms_renditions_before_they_are_asked_for() {
+    let (originals, database) = site("wagtail-warm");
+    let server = start(&originals, &database, &[]);
+    let auth = format!("Bearer {TOKEN}");
+    let body = json!([
+        {"image_id": 1, "specs": ["width-100", "width-200", "fill-50x50|format-webp", "bad-spec"]},
+        {"key": "original_images/alpha.png", "specs": ["width-10"]},
+        {"image_id": 9, "specs": ["width-1"]},
+        {"image_id": 3, "specs": ["width-5"]},
+        {"specs": ["width-5"]},
+    ])
+    .to_string();
+    let warm = |expected_status: &str| -> Value {
+        let reply = server.post("/v1/warm", &body, &[("authorization", &auth)]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let answer: Value = serde_json::from_slice(&reply.body).expect("JSON");
+        let done = |spec: &str, format: &str, width: u32, height: u32| json!({"spec": spec, "format": format, "status": expected_status, "width": width, "height": height});
+        assert_eq!(
+            answer,
+            json!([
+                {"renditions": [
+                    done("width-100", "jpeg", 100, 66),
+                    done("width-200", "jpeg", 200, 133),
+                    done("fill-50x50|format-webp", "webp", 50, 50),
+                    {"spec": "bad-spec", "error": "Invalid filter spec: bad-spec"},
+                ]},
+                {"renditions": [done("width-10", "png", 10, 10)]},
+                {"error": "Image not found"},
+                {"renditions": [{"spec": "width-5", "error": "Source image file not found"}]},
+                {"error": "An item needs image_id or key"},
+            ])
+        );
+        answer
+    };
+    warm("rendered");
+    assert_eq!(server.renders(), 4.0, "one per rendition made");
+    warm("cached");
+    // What was warmed is served from memory, not rendered again.
+    let photo = version("original_images/photo.jpg\naaaa\n420,160,80,60");
+    let reply = server.get(&url("1", "fill-50x50|format-webp", &format!("{photo}~photo.jpg")));
+    assert_eq!(reply.status, 200);
+    assert_eq!(server.renders(), 4.0);
+
+    let too_many = json!(
+        (0..101)
+            .map(|_| json!({"key": "a.png", "specs": []}))
+            .collect::<Vec<_>>()
+    )
+    .to_string();
+    let too_many_specs = json!([{"key": "a.png", "specs": vec!["width-1"; 51]}]).to_string();
+    for body in [too_many, too_many_specs] {
+        let reply = server.post("/v1/warm", &body, &[("authorization", &auth)]);
+        assert_eq!((reply.status, reply.text().as_str()), (400, "Too many items"));
+    }
+    assert_eq!(server.post("/v1/warm", "[]", &[]).status, 401);
+}
+
+#[test]
 fn renders_with_the_sites_output_settings() {
     let (originals, database) = site("wagtail-settings");
     std::fs::copy(

@@ -125,3 +125,44 @@ fn every_image_renders_every_spec_at_the_planned_size() {
         failures.join("\n")
     );
 }
+
+/// Rendering every spec of an original at once (one decode per shrink
+/// factor) gives the bytes rendering each alone gives.
+#[test]
+fn rendering_many_specs_at_once_gives_each_specs_own_bytes() {
+    use renditiond::pipeline::Deadline;
+    use renditiond::plan::{self, Source};
+    use renditiond::spec::FilterSpec;
+
+    let specs = [
+        "width-100",
+        "width-400",
+        "width-1000",
+        "fill-50x50-c100",
+        "width-160|format-webp",
+        "max-3000x3000",
+        "width-100|format-jpeg",
+        "fill-0x0",
+    ];
+    for name in ["photo-baseline.jpg", "orientation-6.jpg", "alpha.png", "svg/benign.svg"] {
+        let bytes = std::fs::read(crate::support::root().join("test-images").join(name)).expect("image");
+        let limits = Limits::default();
+        let probe = pipeline::probe(&bytes, &limits).expect("probe");
+        let source = Source {
+            size: probe.oriented_size(),
+            format: probe.format,
+            focal_point: None,
+        };
+        let plans: Vec<plan::Plan> = specs
+            .iter()
+            .filter_map(|s| plan::plan(&source, &FilterSpec::parse(s).ok()?, &plan::Output::default()).ok())
+            .collect();
+        assert!(plans.len() >= 5, "{name}");
+        let all = pipeline::render_all(&bytes, &probe, &plans, &limits, &Deadline::none());
+        assert_eq!(all.len(), plans.len());
+        for (plan, together) in plans.iter().zip(all) {
+            let alone = pipeline::render(&bytes, &probe, plan, &limits);
+            assert_eq!(together, alone, "{name} {}", plan.spec);
+        }
+    }
+}

@@ -82,6 +82,13 @@ class Renditiond:
         )
         return sum(int(n) for n in pattern.findall(text))
 
+    def renders(self) -> int:
+        """Renditions renditiond has rendered so far."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=5) as response:
+            text = response.read().decode()
+        pattern = re.compile(r"^renditiond_render_duration_seconds_count\{[^}]*\} (\d+)$", re.M)
+        return sum(int(n) for n in pattern.findall(text))
+
     def get(self, path: str) -> tuple[int, Message, bytes]:
         """Status, headers (any case) and body of ``GET path``."""
         request = urllib.request.Request(self.url + path)

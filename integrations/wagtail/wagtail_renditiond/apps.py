@@ -15,5 +15,7 @@ class WagtailRenditiondConfig(AppConfig):
 
         from . import checks  # noqa: F401 - registers the system checks
         from .mixins import install
+        from .signal_handlers import register_signal_handlers
 
         install(get_image_model())
+        register_signal_handlers()

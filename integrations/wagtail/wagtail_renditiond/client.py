@@ -32,15 +32,18 @@ def _session() -> requests.Session:
     return session
 
 
-def call(settings: RenditiondSettings, method: str, path: str, body: Any = None) -> Any:
-    """The JSON answer of ``method path`` (``body`` sent as JSON)."""
+def call(
+    settings: RenditiondSettings, method: str, path: str, body: Any = None, read_timeout: float | None = None
+) -> Any:
+    """The JSON answer of ``method path`` (``body`` sent as JSON); the
+    answer may take ``read_timeout`` seconds (default ``RENDITIOND_TIMEOUT``)."""
     try:
         response = _session().request(
             method,
             settings.url + path,
             json=body,
             headers={"Authorization": f"Bearer {settings.api_token}"},
-            timeout=(settings.timeout, settings.timeout),
+            timeout=(settings.timeout, read_timeout or settings.timeout),
             allow_redirects=False,
         )
     except requests.RequestException as error:
@@ -62,4 +65,16 @@ def plan(settings: RenditiondSettings, items: list[dict[str, Any]]) -> list[dict
         or not all(isinstance(a, dict) for a in answer)
     ):
         raise RenditiondUnavailable("POST /v1/plan: an answer that does not match the request")
+    return answer
+
+
+def warm(settings: RenditiondSettings, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``POST /v1/warm``: one answer per item, in order (this can take a while)."""
+    answer = call(settings, "POST", "/v1/warm", items, read_timeout=settings.warm_timeout)
+    if (
+        not isinstance(answer, list)
+        or len(answer) != len(items)
+        or not all(isinstance(a, dict) for a in answer)
+    ):
+        raise RenditiondUnavailable("POST /v1/warm: an answer that does not match the request")
     return answer

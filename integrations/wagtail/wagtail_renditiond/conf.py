@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "RENDITIOND_TIMEOUT": 2.0,
     "RENDITIOND_ENABLED": True,
     "RENDITIOND_COOLDOWN": 30.0,
+    "RENDITIOND_WARM_TIMEOUT": 300.0,
+    "RENDITIOND_WARM_SPECS": (),
 }
 
 
@@ -46,6 +48,10 @@ class RenditiondSettings:
     enabled: bool
     #: Seconds renditiond is left alone after it failed, before one call tries again.
     cooldown: float
+    #: Seconds one ``/v1/warm`` call may take to answer.
+    warm_timeout: float
+    #: Specs warmed whenever an image is saved with a new file or focal point.
+    warm_specs: tuple[str, ...]
 
 
 def problems(values: dict[str, Any] | None = None) -> list[tuple[str, str]]:
@@ -67,7 +73,14 @@ def problems(values: dict[str, Any] | None = None) -> list[tuple[str, str]]:
     public = values["RENDITIOND_PUBLIC_URL"]
     if public is not None and public != "" and not _is_http_url(public):
         found.append(("RENDITIOND_PUBLIC_URL", 'must be an http:// or https:// URL, or "" for relative URLs'))
-    for name in ("RENDITIOND_TIMEOUT", "RENDITIOND_COOLDOWN"):
+    specs = values["RENDITIOND_WARM_SPECS"]
+    if (
+        isinstance(specs, str)
+        or not isinstance(specs, list | tuple)
+        or not all(isinstance(x, str) for x in specs)
+    ):
+        found.append(("RENDITIOND_WARM_SPECS", 'must be a list of filter specs, e.g. ["width-800"]'))
+    for name in ("RENDITIOND_TIMEOUT", "RENDITIOND_COOLDOWN", "RENDITIOND_WARM_TIMEOUT"):
         if not _is_positive_number(values[name]):
             found.append((name, "must be a positive number of seconds"))
     return found
@@ -86,7 +99,7 @@ def get_settings() -> RenditiondSettings:
     if found:
         raise ImproperlyConfigured("; ".join(f"{name} {what}" for name, what in found))
     if not values["RENDITIOND_ENABLED"]:
-        return RenditiondSettings("", "", "", 1.0, False, 1.0)
+        return RenditiondSettings("", "", "", 1.0, False, 1.0, 1.0, ())
     url = values["RENDITIOND_URL"].rstrip("/")
     public = values["RENDITIOND_PUBLIC_URL"]
     return RenditiondSettings(
@@ -96,6 +109,8 @@ def get_settings() -> RenditiondSettings:
         timeout=float(values["RENDITIOND_TIMEOUT"]),
         enabled=True,
         cooldown=float(values["RENDITIOND_COOLDOWN"]),
+        warm_timeout=float(values["RENDITIOND_WARM_TIMEOUT"]),
+        warm_specs=tuple(values["RENDITIOND_WARM_SPECS"]),
     )
 
 

@@ -5,6 +5,7 @@ pub mod health;
 pub mod images;
 pub mod plan;
 pub mod rendition;
+pub mod warm;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;

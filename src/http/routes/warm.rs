@@ -1,0 +1,180 @@
+//! `POST /v1/warm`: renders what is not cached yet of Wagtail images (by
+//! id) or originals (by key), for each a list of specs, so the first
+//! visitors find them cached. Behind the API token, as `/v1/plan`.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use std::sync::Arc;
+
+use crate::http::error::HttpError;
+use crate::renditions::{RenditionError, Request, Warmed};
+use crate::state::AppState;
+use crate::wagtail::{WagtailImage, json_number};
+
+/// The most items one request may hold.
+pub const MAX_ITEMS: usize = 100;
+
+/// The most specs one item may hold.
+pub const MAX_SPECS: usize = 50;
+
+/// The most bytes of a request body.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// One original and the specs to warm of it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WarmItem {
+    /// A Wagtail image id.
+    image_id: Option<i64>,
+    /// The image's version as the site knows it (with an image id): a
+    /// cached row of another version is read again.
+    version: Option<String>,
+    /// Or an original's storage key (as in `/r/` URLs).
+    key: Option<String>,
+    /// The filter specs.
+    specs: Vec<String>,
+}
+
+/// What became of one item.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum ItemReply {
+    /// Each spec's outcome, in order.
+    Warmed { renditions: Vec<SpecReply> },
+    /// Why nothing of the item could be warmed.
+    Failed { error: String },
+}
+
+/// What became of one spec.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum SpecReply {
+    /// In the caches now.
+    Done {
+        spec: String,
+        format: &'static str,
+        /// `rendered` or `cached`.
+        status: &'static str,
+        /// The rendition's size, where the original's headers tell it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        width: Option<Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        height: Option<Value>,
+    },
+    /// Why not.
+    Failed { spec: String, error: String },
+}
+
+/// The handler: items run side by side, as many at once as there are workers.
+pub async fn post(
+    request: HttpRequest,
+    body: Result<web::Bytes, actix_web::Error>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, HttpError> {
+    super::authorize(&request, &state)?;
+    let body = body.map_err(|e| {
+        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+            HttpError::PayloadTooLarge
+        } else {
+            HttpError::BadBody(e.to_string())
+        }
+    })?;
+    let items: Vec<WarmItem> = serde_json::from_slice(&body).map_err(|e| HttpError::BadBody(e.to_string()))?;
+    if items.len() > MAX_ITEMS || items.iter().any(|item| item.specs.len() > MAX_SPECS) {
+        return Err(HttpError::TooManyItems);
+    }
+    let state = state.into_inner();
+    let parallel = state.renditions.workers().max(1);
+    let replies: Vec<ItemReply> = stream::iter(items)
+        .map(|item| warm_item(state.clone(), item))
+        .buffered(parallel)
+        .collect()
+        .await;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(replies))
+}
+
+/// Warms one item's specs.
+async fn warm_item(state: Arc<AppState>, item: WarmItem) -> ItemReply {
+    let image = match (item.image_id, &item.key) {
+        (Some(id), None) => match wagtail_image(&state, id, item.version.as_deref()).await {
+            Ok(image) => Some(image),
+            Err(error) => return failed(error),
+        },
+        (None, Some(_)) => None,
+        _ => {
+            return ItemReply::Failed {
+                error: "An item needs image_id or key".into(),
+            };
+        }
+    };
+    let limits = &state.spec_limits;
+    let mut requests = Vec::with_capacity(item.specs.len());
+    let mut replies: Vec<(usize, SpecReply)> = Vec::with_capacity(item.specs.len());
+    for (i, spec) in item.specs.iter().enumerate() {
+        let made = match (&image, &item.key) {
+            (Some(image), _) => {
+                Request::for_wagtail_image(spec, &image.file, image.focal_point, &image.file_hash, limits)
+            }
+            (None, Some(key)) => Request::parse(spec, key, limits),
+            (None, None) => continue,
+        };
+        match made {
+            Ok(request) => requests.push((i, request)),
+            Err(error) => replies.push((i, spec_failed(spec.clone(), error.into()))),
+        }
+    }
+    let (indexes, requests): (Vec<usize>, Vec<Request>) = requests.into_iter().unzip();
+    let warmed = state.renditions.warm(requests).await;
+    for (i, answer) in indexes.into_iter().zip(warmed) {
+        let spec = item.specs[i].clone();
+        let reply = match answer {
+            Ok((resolved, how)) => {
+                let size = state.renditions.planned_size(&resolved);
+                SpecReply::Done {
+                    spec,
+                    format: resolved.format.name(),
+                    status: match how {
+                        Warmed::Cached => "cached",
+                        Warmed::Rendered => "rendered",
+                    },
+                    width: size.map(|s| json_number(s.width)),
+                    height: size.map(|s| json_number(s.height)),
+                }
+            }
+            Err(RenditionError::NotFound(key)) if image.is_some() => spec_failed(spec, HttpError::SourceMissing(key)),
+            Err(error) => spec_failed(spec, error.into()),
+        };
+        replies.push((i, reply));
+    }
+    replies.sort_by_key(|(i, _)| *i);
+    ItemReply::Warmed {
+        renditions: replies.into_iter().map(|(_, r)| r).collect(),
+    }
+}
+
+/// The row of Wagtail image `id`, read again if it is not of `version`.
+async fn wagtail_image(state: &AppState, id: i64, version: Option<&str>) -> Result<Arc<WagtailImage>, HttpError> {
+    let site = state.wagtail.as_ref().ok_or(HttpError::NoRoute)?;
+    site.images.find_current(id, version).await?.ok_or(HttpError::NoImage)
+}
+
+fn failed(error: HttpError) -> ItemReply {
+    tracing::info!(error = ?error, "an item to warm failed");
+    ItemReply::Failed {
+        error: error.public_message().into_owned(),
+    }
+}
+
+fn spec_failed(spec: String, error: HttpError) -> SpecReply {
+    tracing::info!(error = ?error, spec, "a rendition to warm failed");
+    SpecReply::Failed {
+        spec,
+        error: error.public_message().into_owned(),
+    }
+}
