@@ -101,6 +101,8 @@ MEDIA_ROOT = str(SCRATCH / "media")
 MEDIA_URL = "/media/"
 STATIC_URL = "/static/"
 
+WAGTAILFRONTENDCACHE = {"recording": {"BACKEND": "tests.frontend.RecordingBackend"}}
+
 RENDITIOND_URL = f"http://127.0.0.1:{_free_port()}"
 RENDITIOND_API_TOKEN = "the-api-token-of-the-test-service"
 RENDITIOND_TIMEOUT = 2.0

@@ -24,6 +24,7 @@ from willow.registry import UnroutableOperationError
 from wagtail_renditiond.renditions import RenditiondRendition
 
 from .conftest import make_image
+from .frontend import RecordingBackend
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -186,6 +187,22 @@ def test_batched_and_cached(renditiond: Any) -> None:
     assert renditiond.counter("plan") == before + 1
 
 
+def test_prefetch_renditions_plans_every_image_in_one_call(renditiond: Any) -> None:
+    images = [make_image(name) for name in ("alpha.png", "photo.webp", "photo-baseline.jpg")]
+    before = renditiond.counter("plan")
+    fetched = list(
+        get_image_model()
+        .objects.filter(pk__in=[i.pk for i in images])
+        .prefetch_renditions("width-50", "fill-20x20")
+    )
+    assert renditiond.counter("plan") == before + 1
+    template = Template("{% load wagtailimages_tags %}{% image img width-50 %}{% image img fill-20x20 %}")
+    for image in fetched:
+        html = template.render(Context({"img": image}))
+        assert html.count(renditiond.url + "/images/") == 2, html
+    assert renditiond.counter("plan") == before + 1, "the page made no further request"
+
+
 def _page(image: Any) -> str:
     return Template(TEMPLATE).render(Context({"img": image}))
 
@@ -234,19 +251,30 @@ def test_rich_text_and_api(renditiond: Any, settings: Any) -> None:
         assert field[name] == their_field[name], name
 
 
-def test_a_new_url_after_the_focal_point_moves(renditiond: Any) -> None:
+def test_a_new_url_after_the_focal_point_moves(
+    renditiond: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     image = make_image("photo-baseline.jpg", (420, 160, 80, 60))
     first = image.get_rendition("fill-100x100")
     untouched = image.get_rendition("width-100")
     time.sleep(1.1)  # renditiond reads a row again at most once a second
     image.focal_point_x = 100
-    image.save()
+    RecordingBackend.purged.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        image.save()
+    # The CDN forgets the old URLs.
+    assert sorted(RecordingBackend.purged) == sorted([first.url, untouched.url])
     moved = get_image_model().objects.get(pk=image.pk)
     second = moved.get_rendition("fill-100x100")
     assert isinstance(second, RenditiondRendition)
     assert second.url != first.url
-    assert moved.get_rendition("width-100").url != untouched.url
+    resized = moved.get_rendition("width-100")
+    assert resized.url != untouched.url
     assert served(renditiond, second.url)[:2] == (200, (100, 100))
+    RecordingBackend.purged.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        moved.delete()
+    assert sorted(RecordingBackend.purged) == sorted([second.url, resized.url])
 
 
 def test_a_spec_wagtail_refuses_is_refused(renditiond: Any) -> None:

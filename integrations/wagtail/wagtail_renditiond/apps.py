@@ -12,10 +12,12 @@ class WagtailRenditiondConfig(AppConfig):
 
     def ready(self) -> None:
         from wagtail.images import get_image_model
+        from wagtail.images.models import ImageQuerySet
 
         from . import checks  # noqa: F401 - registers the system checks
-        from .mixins import install
+        from .mixins import install, install_prefetch
         from .signal_handlers import register_signal_handlers
 
         install(get_image_model())
+        install_prefetch(ImageQuerySet)
         register_signal_handlers()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.db.models import Prefetch
 from wagtail.images.models import Filter
 
 from . import offload
@@ -61,6 +62,48 @@ def install(model: type) -> bool:
     model._renditiond_installed = True  # type: ignore[attr-defined]
     logger.info("renditions of %s are offloaded to renditiond", model._meta.label)  # type: ignore[attr-defined]
     return True
+
+
+class RenditiondPrefetch(Prefetch):
+    """Wagtail's prefetch of an image queryset's rendition rows, which also
+    plans its specs with renditiond, all images in one call."""
+
+    def __init__(self, wagtails: Prefetch, filters: tuple[Any, ...]) -> None:
+        super().__init__(wagtails.prefetch_through, queryset=wagtails.queryset, to_attr=wagtails.to_attr)
+        self.filters = filters
+
+
+def install_prefetch(queryset_class: type) -> None:
+    """Makes ``prefetch_renditions(*filters)`` of ``queryset_class`` (Wagtail's
+    ``ImageQuerySet``) plan the filters of every image it fetches in one call."""
+    if getattr(queryset_class, "_renditiond_installed", False):
+        return
+    wagtail_prefetch_renditions = queryset_class.prefetch_renditions  # type: ignore[attr-defined]
+    django_prefetch_related_objects = queryset_class._prefetch_related_objects  # type: ignore[attr-defined]
+
+    def prefetch_renditions(self: Any, *filters: Any) -> Any:
+        queryset = wagtail_prefetch_renditions(self, *filters)
+        if filters:
+            queryset._prefetch_related_lookups = tuple(
+                RenditiondPrefetch(lookup, filters)
+                if isinstance(lookup, Prefetch)
+                and not isinstance(lookup, RenditiondPrefetch)
+                and lookup.to_attr == "prefetched_renditions"
+                else lookup
+                for lookup in queryset._prefetch_related_lookups
+            )
+        return queryset
+
+    def _prefetch_related_objects(self: Any) -> None:
+        django_prefetch_related_objects(self)
+        for lookup in self._prefetch_related_lookups:
+            if isinstance(lookup, RenditiondPrefetch):
+                offload.prefetch(self._result_cache, lookup.filters)
+
+    prefetch_renditions.__doc__ = wagtail_prefetch_renditions.__doc__
+    queryset_class.prefetch_renditions = prefetch_renditions  # type: ignore[attr-defined]
+    queryset_class._prefetch_related_objects = _prefetch_related_objects  # type: ignore[attr-defined]
+    queryset_class._renditiond_installed = True  # type: ignore[attr-defined]
 
 
 def _only(renditions: dict[str, Any]) -> Any:

@@ -66,9 +66,8 @@ def cache_key(image: Any, version: str, flt: Filter) -> str:
     return "renditiond-rendition-" + hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
-def get_renditions(image: Any, filters: Iterable[Filter | str], fallback: Fallback) -> dict[str, Any]:
-    """``get_renditions`` with Wagtail's contract: specs cleaned as Wagtail
-    cleans them, duplicates dropped, a dict in input order keyed by spec."""
+def clean_filters(image: Any, filters: Iterable[Filter | str]) -> list[Filter]:
+    """``filters`` as Wagtail cleans them for ``image``, duplicates dropped."""
     cleaned: list[Filter] = []
     for flt in filters:
         if isinstance(flt, str):
@@ -78,7 +77,13 @@ def get_renditions(image: Any, filters: Iterable[Filter | str], fallback: Fallba
         # Wagtail 7.1 and later drop ``preserve-svg`` here; 7.0 in its template tags.
         clean = getattr(image, "clean_filter_for_svg", None)
         cleaned.append(clean(flt) if clean else flt)
-    unique = list(dict.fromkeys(cleaned))
+    return list(dict.fromkeys(cleaned))
+
+
+def get_renditions(image: Any, filters: Iterable[Filter | str], fallback: Fallback) -> dict[str, Any]:
+    """``get_renditions`` with Wagtail's contract: specs cleaned as Wagtail
+    cleans them, duplicates dropped, a dict in input order keyed by spec."""
+    unique = clean_filters(image, filters)
     settings = get_settings()
     if not settings.enabled or image.pk is None:
         return fallback(*unique)
@@ -86,11 +91,32 @@ def get_renditions(image: Any, filters: Iterable[Filter | str], fallback: Fallba
     offloaded = [f for f in unique if _native(f)]
     found: dict[Filter, RenditiondRendition] = {}
     if offloaded:
-        found = _planned(image, offloaded)
+        found = {f: r for (_, f), r in _planned([(image, offloaded)]).items()}
     missing = [f for f in unique if f not in found]
     if missing:
         found.update(zip(missing, fallback(*missing).values(), strict=True))
     return {f.spec: found[f] for f in unique}
+
+
+def prefetch(images: Iterable[Any], filters: Iterable[Filter | str]) -> None:
+    """Plans ``filters`` of every image in one call and keeps the answers
+    in the cache, so each image's ``get_rendition(s)`` then makes no request
+    (``prefetch_renditions()`` on an image queryset)."""
+    if not get_settings().enabled:
+        return
+    specs = list(filters)
+    wanted = []
+    for image in images:
+        if image.pk is None:
+            continue
+        try:
+            native = [f for f in clean_filters(image, specs) if _native(f)]
+        except InvalidFilterSpecError:
+            # Reported when the page asks for it, as Wagtail does.
+            continue
+        wanted.append((image, native))
+    if wanted:
+        _planned(wanted)
 
 
 def _native(flt: Filter) -> bool:
@@ -108,25 +134,28 @@ def _native(flt: Filter) -> bool:
     return True
 
 
-def _planned(image: Any, filters: list[Filter]) -> dict[Filter, RenditiondRendition]:
-    """Renditions of ``filters`` from the cache, then from one plan call;
-    a filter renditiond cannot plan is left out."""
+def _planned(wanted: list[tuple[Any, list[Filter]]]) -> dict[tuple[Any, Filter], RenditiondRendition]:
+    """Renditions of each image's filters from the cache, then from one plan
+    call for all of them; a filter renditiond cannot plan is left out."""
     settings = get_settings()
-    version = image_version(image)
-    keys = {f: cache_key(image, version, f) for f in filters}
+    versions = {image.pk: image_version(image) for image, _ in wanted}
+    keys = {
+        (image.pk, f): cache_key(image, versions[image.pk], f) for image, filters in wanted for f in filters
+    }
     cache = cache_backend()
     cached = cache.get_many(list(keys.values()))
-    found: dict[Filter, RenditiondRendition] = {}
-    to_plan: list[Filter] = []
-    for f in filters:
-        hit = cached.get(keys[f])
-        if hit is None:
-            to_plan.append(f)
-        else:
-            found[f] = _rendition(image, f, hit)
+    found: dict[tuple[Any, Filter], RenditiondRendition] = {}
+    to_plan: list[tuple[Any, Filter]] = []
+    for image, filters in wanted:
+        for f in filters:
+            hit = cached.get(keys[image.pk, f])
+            if hit is None:
+                to_plan.append((image, f))
+            else:
+                found[image.pk, f] = _rendition(image, f, hit)
     if not to_plan or not breaker.allow():
         return found
-    items = [{"image_id": image.pk, "spec": f.spec, "version": version} for f in to_plan]
+    items = [{"image_id": image.pk, "spec": f.spec, "version": versions[image.pk]} for image, f in to_plan]
     try:
         answers = client.plan(settings, items)
     except client.RenditiondUnavailable as error:
@@ -134,14 +163,49 @@ def _planned(image: Any, filters: list[Filter]) -> dict[Filter, RenditiondRendit
         return found
     breaker.succeeded()
     additions = {}
-    for f, answer in zip(to_plan, answers, strict=True):
-        planned = _read_answer(image, f, answer, version)
+    emitted: dict[Any, list[str]] = {}
+    for (image, f), answer in zip(to_plan, answers, strict=True):
+        planned = _read_answer(image, f, answer, versions[image.pk])
         if planned is not None:
-            additions[keys[f]] = planned
-            found[f] = _rendition(image, f, planned)
+            additions[keys[image.pk, f]] = planned
+            rendition = found[image.pk, f] = _rendition(image, f, planned)
+            emitted.setdefault(image.pk, []).append(rendition.url)
     if additions:
         cache.set_many(additions)
+        for pk, urls in emitted.items():
+            remember_urls(pk, versions[pk], urls)
     return found
+
+
+#: The most URLs remembered per image for purging.
+MAX_REMEMBERED_URLS = 500
+
+
+def urls_key(pk: Any) -> str:
+    """The key of the URLs emitted for an image's current version."""
+    return f"renditiond-urls-{pk}"
+
+
+def remember_urls(pk: Any, version: str, urls: list[str]) -> None:
+    """Notes URLs emitted for ``version`` of image ``pk``, so that they can
+    be purged from the CDN when the image changes."""
+    cache = cache_backend()
+    known = cache.get(urls_key(pk))
+    if not isinstance(known, dict) or known.get("version") != version:
+        known = {"version": version, "urls": []}
+    merged = list(dict.fromkeys([*known["urls"], *urls]))[-MAX_REMEMBERED_URLS:]
+    cache.set(urls_key(pk), {"version": version, "urls": merged}, None)
+
+
+def forget_urls(pk: Any, unless_version: str | None = None) -> list[str]:
+    """The URLs emitted for an image's earlier version (all of them with
+    ``unless_version`` None), forgotten now."""
+    cache = cache_backend()
+    known = cache.get(urls_key(pk))
+    if not isinstance(known, dict) or known.get("version") == unless_version:
+        return []
+    cache.delete(urls_key(pk))
+    return [u for u in known.get("urls", []) if isinstance(u, str)]
 
 
 def _read_answer(
