@@ -102,3 +102,15 @@ def test_saving_an_image_warms_its_specs_in_the_background(
         image.save(update_fields=["title"])
     time.sleep(1.5)
     assert renditiond.renders() == renders + 2, "a save that changes no rendition warms nothing"
+
+
+def test_with_django_tasks_the_warm_is_a_task(
+    renditiond: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.RENDITIOND_WARM_SPECS = ["width-72"]
+    renders = renditiond.renders()
+    with django_capture_on_commit_callbacks(execute=True):
+        make_image("alpha.png")
+    # The immediate backend runs the task as the save commits.
+    assert renditiond.renders() == renders + 1
