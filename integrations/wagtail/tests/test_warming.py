@@ -114,3 +114,22 @@ def test_with_django_tasks_the_warm_is_a_task(
         make_image("alpha.png")
     # The immediate backend runs the task as the save commits.
     assert renditiond.renders() == renders + 1
+
+
+def test_warm_walks_only_a_collection_or_a_tag(renditiond: Any, tmp_path: Path) -> None:
+    from wagtail.models import Collection
+
+    make_image("alpha.png")
+    tagged = make_image("alpha.png")
+    tagged.tags.add("hero")
+    root = Collection.get_first_root_node()
+    products = root.add_child(name="Products")
+    in_collection = make_image("alpha.png")
+    in_collection.collection = products
+    in_collection.save()
+    by_name = warm(tmp_path / "a.json", "--spec", "width-31", "--collection", "Products")
+    assert by_name.splitlines()[-1] == "1 rendered, 0 already cached, 0 failed."
+    by_id = warm(tmp_path / "b.json", "--spec", "width-31", "--collection", str(products.pk))
+    assert by_id.splitlines()[-1] == "0 rendered, 1 already cached, 0 failed."
+    by_tag = warm(tmp_path / "c.json", "--spec", "width-32", "--tag", "hero")
+    assert by_tag.splitlines()[-1] == "1 rendered, 0 already cached, 0 failed."
