@@ -210,10 +210,7 @@ fn two_instances_share_one_rendition_store() {
         second.metric("renditiond_cache_lookups_total{tier=\"shared\",result=\"hit\"}"),
         1.0
     );
-    let logged = second
-        .logs()
-        .into_iter()
-        .find(|l| l["message"] == "request" && l["route"] == "rendition");
+    let logged = second.log_line(|l| l["message"] == "request" && l["route"] == "rendition");
     assert_eq!(logged.map(|l| l["cache"].clone()), Some("shared".into()));
 }
 

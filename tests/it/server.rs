@@ -168,6 +168,18 @@ impl Server {
         self.metric("renditiond_render_duration_seconds_count")
     }
 
+    /// The first JSON log line `matches` takes, waiting up to five seconds
+    /// for it: log lines arrive through a pipe, after the answer.
+    pub fn log_line(&self, matches: impl Fn(&Value) -> bool) -> Option<Value> {
+        for _ in 0..100 {
+            if let Some(line) = self.logs().into_iter().find(|l| matches(l)) {
+                return Some(line);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
     /// The JSON log lines so far.
     pub fn logs(&self) -> Vec<Value> {
         self.logs.lock().expect("log lock").clone()
