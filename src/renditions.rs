@@ -482,18 +482,24 @@ impl Renditions {
         }
     }
 
+    /// Puts a rendition just made into the shared store, if there is one;
+    /// whether it is there now (a failure is logged: serving goes on).
+    async fn store_shared(&self, resolved: &Resolved, bytes: &Bytes) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        match shared.put(&resolved.key, bytes.clone(), resolved.format).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(error = %e, key = resolved.key.name(), "cannot store the rendition");
+                false
+            }
+        }
+    }
+
     /// Stores a rendition made outside a request: the shared store, then memory.
     async fn keep(&self, resolved: &Resolved, bytes: Bytes) {
-        let stored = match &self.shared {
-            Some(shared) => match shared.put(&resolved.key, bytes.clone(), resolved.format).await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, key = resolved.key.name(), "cannot store the rendition");
-                    false
-                }
-            },
-            None => false,
-        };
+        let stored = self.store_shared(resolved, &bytes).await;
         let rendition = Arc::new(CachedRendition {
             bytes,
             format: resolved.format,
@@ -647,16 +653,7 @@ impl Renditions {
             }
         }
         let bytes = self.render(resolved).await?;
-        let stored = match &self.shared {
-            Some(shared) => match shared.put(&resolved.key, bytes.clone(), resolved.format).await {
-                Ok(()) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, key = resolved.key.name(), "cannot store the rendition");
-                    false
-                }
-            },
-            None => false,
-        };
+        let stored = self.store_shared(resolved, &bytes).await;
         Ok(Arc::new(CachedRendition {
             bytes,
             format: resolved.format,

@@ -2,7 +2,7 @@
 //! id) or originals (by key), for each a list of specs, so the first
 //! visitors find them cached. Behind the API token, as `/v1/plan`.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -76,15 +76,8 @@ pub async fn post(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, HttpError> {
     super::authorize(&request, &state)?;
-    let body = body.map_err(|e| {
-        if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-            HttpError::PayloadTooLarge
-        } else {
-            HttpError::BadBody(e.to_string())
-        }
-    })?;
-    let items: Vec<WarmItem> = serde_json::from_slice(&body).map_err(|e| HttpError::BadBody(e.to_string()))?;
-    if items.len() > MAX_ITEMS || items.iter().any(|item| item.specs.len() > MAX_SPECS) {
+    let items: Vec<WarmItem> = super::json_items(body, MAX_ITEMS)?;
+    if items.iter().any(|item| item.specs.len() > MAX_SPECS) {
         return Err(HttpError::TooManyItems);
     }
     let state = state.into_inner();
