@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use object_store::{GetOptions, ObjectStore};
+use object_store::{GetOptions, GetResultPayload, ObjectStore};
 use thiserror::Error;
 
 pub use self::key::{InvalidKey, MAX_KEY_BYTES, StorageKey};
@@ -107,9 +107,10 @@ impl Store {
     }
 
     /// Reads the object at `path` (as `options` say), at most `limit` bytes:
-    /// a larger object is refused from its size before any byte is read,
-    /// and the body is streamed, so a store that reports a wrong size cannot
-    /// make the reader hold more than `limit` bytes either.
+    /// a larger object is refused from its size before any byte is read.
+    /// A local file is read as one range of that size; a remote body is
+    /// streamed, so a store that reports a wrong size cannot make the reader
+    /// hold more than `limit` bytes either.
     pub async fn read_capped(
         &self,
         path: &object_store::path::Path,
@@ -123,6 +124,12 @@ impl Store {
             let expected = result.range.end.saturating_sub(result.range.start);
             if expected > limit {
                 return Err(StoreError::TooLarge { limit });
+            }
+            if matches!(result.payload, GetResultPayload::File(..)) {
+                // A file is read in one blocking call of exactly the range
+                // checked above, not streamed in 8 KiB hops.
+                let body = result.bytes().await.map_err(StoreError::classify)?;
+                return Ok((meta, body));
             }
             let mut body = BytesMut::with_capacity(usize::try_from(expected).unwrap_or(0));
             let mut stream = result.into_stream();
