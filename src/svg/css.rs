@@ -133,7 +133,7 @@ fn clean_selector(text: &str, budget: &CssBudget) -> Result<Option<String>, SvgE
         return Ok(None);
     };
     let selector = shorthand_selectors(&selector.to_string());
-    if selector.contains(['\\', '@', '{', '}', ';', '<']) || !safe_value(&selector) {
+    if selector.contains(['\\', '@', '{', '}', ';', '<']) || !balanced(&selector) || !safe_value(&selector) {
         return Ok(None);
     }
     Ok(Some(selector))
@@ -342,11 +342,35 @@ fn shorthand_selectors(selector: &str) -> String {
 fn declaration(name: &str, value: &str, important: bool) -> Option<String> {
     let name = name.trim().to_ascii_lowercase();
     let value = value.trim();
-    let plain = !value.contains(['{', '}', ';', '<', '>']);
+    let plain = !value.contains(['{', '}', ';', '<', '>']) && balanced(value);
     (allowlist::css_property(&name) && plain && safe_value(value)).then(|| {
         let important = if important { " !important" } else { "" };
         format!("{name}:{value}{important}")
     })
+}
+
+/// Whether every string in `text` is closed on its line and every
+/// parenthesis and bracket is closed in order. What is written must read
+/// back as the same rules: an open quote or bracket would swallow the
+/// rules after it when the sheet is parsed again, here or in a browser.
+fn balanced(text: &str) -> bool {
+    let mut open = Vec::new();
+    let mut quote = None;
+    for b in text.bytes() {
+        match quote {
+            Some(_) if b == b'\n' || b == b'\r' || b == b'\x0c' => return false,
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None => match b {
+                b'"' | b'\'' => quote = Some(b),
+                b'(' => open.push(b')'),
+                b'[' => open.push(b']'),
+                b')' | b']' if open.pop() != Some(b) => return false,
+                _ => {}
+            },
+        }
+    }
+    quote.is_none() && open.is_empty()
 }
 
 /// Whether an attribute or CSS value neither runs nor loads anything: no
@@ -481,6 +505,18 @@ mod tests {
             stylesheet(&"a{fill:red}".repeat(50), &mut budget),
             Err(SvgError::TooCostly(m)) if m.contains("bytes")
         ));
+    }
+
+    #[test]
+    fn open_strings_and_brackets_are_dropped() {
+        // A rule whose block runs to the end of the sheet.
+        assert_eq!(sheet("a{stroke:red;fill:ur('x)"), "a{stroke:red}\n");
+        assert_eq!(declarations("fill:red;stroke:f(x]").as_deref(), Some("fill:red"));
+        assert_eq!(
+            declarations("font-family:'A B';fill:f(\"x)").as_deref(),
+            Some("font-family:'A B'")
+        );
+        assert!(balanced("f(a[b]'c)' \"d\")") && !balanced("f(a]") && !balanced("'a\nb'") && !balanced(")("));
     }
 
     #[test]

@@ -317,7 +317,7 @@ fn rasterized_svgs_have_the_planned_size_and_format() {
     assert_eq!(svg.format.name(), "svg");
 }
 
-/// Inputs the `svg` fuzz target found, sanitized again and checked.
+/// Inputs the `svg` fuzz target found, sanitized, checked and sanitized again.
 #[test]
 fn fuzz_findings_sanitize_to_well_formed_svg() {
     let dir = root().join("tests/data/fuzz");
@@ -335,6 +335,10 @@ fn fuzz_findings_sanitize_to_well_formed_svg() {
         let text = document.to_text();
         let found = forbidden_constructs(&text, &[]);
         assert!(found.is_empty(), "{}: {found:?}\n{text}", path.display());
+        // As the fuzz target checks: the output is a fixed point.
+        let again = renditiond::svg::Document::parse(text.as_bytes(), &renditiond::svg::SvgLimits::default())
+            .unwrap_or_else(|e| panic!("{}: the sanitized document is refused: {e}", path.display()));
+        assert_eq!(again.to_text(), text, "{}: sanitizing twice changed it", path.display());
     }
     assert!(seen > 0, "no findings in {}", dir.display());
 }
