@@ -30,6 +30,10 @@ pub struct ServeArgs {
     /// Shared rendition store, same forms as the originals; unset: memory cache only.
     #[arg(long, env = "RENDITIOND_RENDITIONS")]
     pub renditions: Option<String>,
+    /// Render each cold rendition once across the instances sharing the
+    /// rendition store, through render leases in it.
+    #[arg(long, env = "RENDITIOND_RENDER_LEASES", default_value = "true")]
+    pub render_leases: String,
     /// Comma-separated secrets for URL signatures; the first signs, all verify.
     /// Unset: a random key for this run (an example URL is printed).
     #[arg(long, env = "RENDITIOND_SIGNING_KEYS", hide_env_values = true)]
@@ -189,6 +193,8 @@ pub struct Config {
     pub originals: Location,
     /// The shared rendition store, if any.
     pub renditions: Option<Location>,
+    /// Whether instances sharing the rendition store take render leases.
+    pub render_leases: bool,
     /// Signing secrets; empty when a random one is to be made.
     pub signing_keys: Vec<Vec<u8>>,
     /// Whether `unsigned` is accepted as a signature.
@@ -577,6 +583,7 @@ impl Config {
             listen,
             originals: location("RENDITIOND_ORIGINALS", &args.originals)?,
             renditions,
+            render_leases: boolean("RENDITIOND_RENDER_LEASES", &args.render_leases)?,
             signing_keys,
             allow_unsigned: boolean("RENDITIOND_ALLOW_UNSIGNED", &args.allow_unsigned)?,
             memory_cache_bytes: number(
@@ -652,7 +659,7 @@ mod tests {
         assert_eq!((c.renditions, c.action, c.workers), (None, Action::Serve, 4));
         assert_eq!(c.memory_cache_bytes, 256 << 20);
         assert_eq!(c.cache_control, "public, max-age=3600");
-        assert!(c.signing_keys.is_empty() && !c.allow_unsigned);
+        assert!(c.signing_keys.is_empty() && !c.allow_unsigned && c.render_leases);
         assert_eq!((c.output.svg, c.svg_limits), (SvgOutput::Svg, SvgLimits::default()));
         assert_eq!(c.output, Output::default());
         let raster = config(&["--svg-rasterize", "true"]).expect("valid");

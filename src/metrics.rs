@@ -37,6 +37,13 @@ pub struct CacheLabels {
     pub result: &'static str,
 }
 
+/// Labels of a render lease's outcome.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LeaseLabels {
+    /// `won`, `took_over`, `waited`, `timed_out` or `unavailable`.
+    pub outcome: &'static str,
+}
+
 /// The service's metrics.
 #[derive(Debug)]
 pub struct Metrics {
@@ -59,6 +66,8 @@ pub struct Metrics {
     pub memory_budget: Gauge,
     /// Renders abandoned at their deadline.
     pub render_timeouts: Counter,
+    /// Render leases, by outcome.
+    pub leases: Family<LeaseLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -80,6 +89,7 @@ impl Metrics {
         let memory_reserved = Gauge::default();
         let memory_budget = Gauge::default();
         let render_timeouts = Counter::default();
+        let leases = Family::<LeaseLabels, Counter>::default();
         registry.register(
             "renditiond_http_requests",
             "HTTP requests answered, by route and status",
@@ -125,6 +135,13 @@ impl Metrics {
             "Renders abandoned at RENDITIOND_RENDER_TIMEOUT",
             render_timeouts.clone(),
         );
+        registry.register(
+            "renditiond_render_leases",
+            "Cold renditions under a render lease in the shared store, by outcome: won or took_over \
+             (rendered here), waited (another instance rendered it), timed_out or unavailable \
+             (rendered here without the lease)",
+            leases.clone(),
+        );
         Self {
             registry,
             requests,
@@ -136,7 +153,13 @@ impl Metrics {
             memory_reserved,
             memory_budget,
             render_timeouts,
+            leases,
         }
+    }
+
+    /// Counts one render lease's outcome.
+    pub fn lease(&self, outcome: &'static str) {
+        self.leases.get_or_create(&LeaseLabels { outcome }).inc();
     }
 
     /// Counts one cache lookup.
@@ -171,6 +194,7 @@ mod tests {
             .get_or_create(&FormatLabels { format: "webp" })
             .observe(0.02);
         m.cache_lookup("memory", false);
+        m.lease("waited");
         let text = m.encode();
         for line in [
             "renditiond_http_requests_total{route=\"rendition\",status=\"200\"} 1",
@@ -182,6 +206,7 @@ mod tests {
             "renditiond_render_memory_reserved_bytes 0",
             "renditiond_render_memory_budget_bytes 0",
             "renditiond_render_timeouts_total 0",
+            "renditiond_render_leases_total{outcome=\"waited\"} 1",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

@@ -20,7 +20,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 use thiserror::Error;
 
-use crate::cache::{CachedRendition, Lookup, MemoryTier, RenditionKey, SharedTier, Tier};
+use crate::cache::{CachedRendition, Claim, Leases, Lookup, MemoryTier, RenditionKey, SharedTier, Tier};
 use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
@@ -40,6 +40,13 @@ pub const SOURCES_CACHE_BYTES: u64 = 32 << 20;
 
 /// Bytes the cache of renditions known to be published may hold.
 pub const PUBLISHED_CACHE_BYTES: u64 = 16 << 20;
+
+/// The first wait for another instance's render, growing by half each
+/// time up to [`LEASE_MAX_PAUSE`].
+const LEASE_FIRST_PAUSE: Duration = Duration::from_millis(20);
+
+/// The longest wait between two looks at the shared store.
+const LEASE_MAX_PAUSE: Duration = Duration::from_millis(250);
 
 /// What a cache entry costs besides its variable parts (map slots, `Arc`s).
 const ENTRY_OVERHEAD: usize = 192;
@@ -635,23 +642,83 @@ impl Renditions {
     }
 
     /// Runs on a memory miss: the shared store, else a render (stored for
-    /// the other instances).
+    /// the other instances), under a render lease when there are leases.
     async fn find_or_render(&self, resolved: &Resolved) -> Result<Arc<CachedRendition>, RenditionError> {
-        if let Some(shared) = &self.shared {
-            match shared.get(&resolved.key).await {
-                Ok(Some(bytes)) => {
-                    self.metrics.cache_lookup("shared", true);
-                    return Ok(Arc::new(CachedRendition {
-                        bytes,
-                        format: resolved.format,
-                        origin: Tier::Shared,
-                        stored: true,
-                    }));
-                }
-                Ok(None) => self.metrics.cache_lookup("shared", false),
-                Err(e) => tracing::warn!(error = %e, "rendition store lookup failed; rendering"),
+        let Some(shared) = &self.shared else {
+            return self.render_and_store(resolved).await;
+        };
+        match shared.get(&resolved.key).await {
+            Ok(Some(bytes)) => {
+                self.metrics.cache_lookup("shared", true);
+                return Ok(from_shared(bytes, resolved));
+            }
+            Ok(None) => self.metrics.cache_lookup("shared", false),
+            Err(e) => {
+                tracing::warn!(error = %e, "rendition store lookup failed; rendering");
+                return self.render_and_store(resolved).await;
             }
         }
+        match shared.leases() {
+            Some(leases) => self.render_once_across_instances(leases, shared, resolved).await,
+            None => self.render_and_store(resolved).await,
+        }
+    }
+
+    /// Renders under the rendition's lease, or waits for the instance that
+    /// holds it to store the rendition: at most one render timeout, then
+    /// renders here. A store that fails means rendering here at once.
+    async fn render_once_across_instances(
+        &self,
+        leases: &Leases,
+        shared: &SharedTier,
+        resolved: &Resolved,
+    ) -> Result<Arc<CachedRendition>, RenditionError> {
+        let give_up = Instant::now() + self.settings.render_timeout;
+        let mut pause = LEASE_FIRST_PAUSE;
+        let outcome = loop {
+            match leases.claim(&resolved.key).await {
+                Ok(claim @ (Claim::Won | Claim::TookOver)) => {
+                    self.metrics
+                        .lease(if claim == Claim::Won { "won" } else { "took_over" });
+                    // The holder before may have stored it and let go since
+                    // this instance looked.
+                    let made = match shared.get(&resolved.key).await {
+                        Ok(Some(bytes)) => Ok(from_shared(bytes, resolved)),
+                        _ => self.render_and_store(resolved).await,
+                    };
+                    leases.release(&resolved.key).await;
+                    return made;
+                }
+                Ok(Claim::Held) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "render lease unavailable; rendering");
+                    break "unavailable";
+                }
+            }
+            let now = Instant::now();
+            if now >= give_up {
+                break "timed_out";
+            }
+            tokio::time::sleep(pause.min(give_up - now)).await;
+            pause = (pause * 3 / 2).min(LEASE_MAX_PAUSE);
+            match shared.get(&resolved.key).await {
+                Ok(Some(bytes)) => {
+                    self.metrics.lease("waited");
+                    return Ok(from_shared(bytes, resolved));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "rendition store lookup failed; rendering");
+                    break "unavailable";
+                }
+            }
+        };
+        self.metrics.lease(outcome);
+        self.render_and_store(resolved).await
+    }
+
+    /// Renders and puts the rendition in the shared store, if there is one.
+    async fn render_and_store(&self, resolved: &Resolved) -> Result<Arc<CachedRendition>, RenditionError> {
         let bytes = self.render(resolved).await?;
         let stored = self.store_shared(resolved, &bytes).await;
         Ok(Arc::new(CachedRendition {
@@ -763,6 +830,16 @@ impl RenderJob {
     }
 }
 
+/// A rendition read from the shared store.
+fn from_shared(bytes: Bytes, resolved: &Resolved) -> Arc<CachedRendition> {
+    Arc::new(CachedRendition {
+        bytes,
+        format: resolved.format,
+        origin: Tier::Shared,
+        stored: true,
+    })
+}
+
 /// The plan of `request` on the original `probe` describes.
 fn plan_for(probe: &Probe, request: &Request, output: &Output) -> Result<Plan, RenditionError> {
     let source = Source {
@@ -832,7 +909,7 @@ mod tests {
             let store = |inner: &Arc<InMemory>| Store::from_object_store(inner.clone(), Duration::from_secs(5));
             Renditions::new(
                 Originals::new(store(&self.originals)),
-                Some(SharedTier::new(store(&self.shared), 1 << 20)),
+                Some(SharedTier::new(store(&self.shared), 1 << 20).with_leases(Duration::from_secs(60))),
                 Workers::new(pool.0, 4, pool.1, metrics.clone()),
                 settings,
                 metrics,
@@ -918,6 +995,68 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let (_, tier) = renditions.fetch(&resolved).await.expect("kept");
         assert_eq!((tier, renders(&renditions)), (Tier::Memory, 1));
+    }
+
+    /// Lease outcomes counted in the metrics.
+    fn leases(renditions: &Renditions, outcome: &str) -> u64 {
+        let line = format!("renditiond_render_leases_total{{outcome=\"{outcome}\"}} ");
+        renditions
+            .metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix(&line)?.parse().ok())
+            .unwrap_or(0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn instances_sharing_a_store_render_each_rendition_once() {
+        let world = World::new().await;
+        let instances: Vec<Renditions> = (0..3).map(|_| world.instance(|_, _| {})).collect();
+        let specs = ["width-300|format-webp", "fill-80x80", "width-500|format-png"];
+        let mut fetches = tokio::task::JoinSet::new();
+        for spec in specs {
+            for instance in &instances {
+                let instance = instance.clone();
+                fetches.spawn(async move {
+                    let resolved = resolve(&instance, spec, "photo.jpg").await.expect("resolves");
+                    instance.fetch(&resolved).await.expect("served").0.bytes.clone()
+                });
+            }
+        }
+        let served = fetches.join_all().await;
+        let total: u64 = instances.iter().map(renders).sum();
+        assert_eq!(total, specs.len() as u64, "one render per rendition");
+        let won: u64 = instances.iter().map(|i| leases(i, "won")).sum();
+        assert_eq!(won, 3);
+        let mut distinct = served.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), specs.len());
+        // The renditions, and no lease left behind.
+        assert_eq!(world.shared_objects().await, specs.len());
+    }
+
+    #[tokio::test]
+    async fn a_lease_whose_holder_is_gone_is_waited_for_at_most_one_render_timeout() {
+        let world = World::new().await;
+        let renditions = world.instance(|settings, _| settings.render_timeout = Duration::from_millis(300));
+        let resolved = resolve(&renditions, "width-90", "photo.jpg").await.expect("resolves");
+        // An instance took the lease and died.
+        let lease = object_store::path::Path::from(format!("{}/{}", crate::cache::LEASE_FOLDER, resolved.key.name()));
+        world
+            .shared
+            .put(&lease, PutPayload::from_static(b""))
+            .await
+            .expect("lease");
+        let started = Instant::now();
+        let (_, tier) = renditions.fetch(&resolved).await.expect("rendered here");
+        let waited = started.elapsed();
+        assert_eq!(tier, Tier::Render);
+        assert!(
+            waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
+            "{waited:?}"
+        );
+        assert_eq!((leases(&renditions, "timed_out"), renders(&renditions)), (1, 1));
     }
 
     #[tokio::test]

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use crate::cache::SharedTier;
 use crate::config::{Action, Config};
@@ -100,7 +101,14 @@ impl AppState {
         stores.extend(shared.clone());
         let renditions = Renditions::new(
             Originals::new(originals),
-            shared.map(|store| SharedTier::new(store, budget)),
+            shared.map(|store| {
+                let tier = SharedTier::new(store, budget);
+                if config.render_leases {
+                    tier.with_leases(lease_ttl(config))
+                } else {
+                    tier
+                }
+            }),
             workers,
             settings,
             metrics.clone(),
@@ -134,6 +142,15 @@ impl AppState {
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
     }
+}
+
+/// How long a render lease lives: the longest a render can hold it (one
+/// render timeout, with a storage call on either side) and a second more.
+fn lease_ttl(config: &Config) -> Duration {
+    config
+        .render_timeout
+        .saturating_add(config.storage_timeout.saturating_mul(2))
+        .saturating_add(Duration::from_secs(1))
 }
 
 /// The render memory budget when none is set: half of what the cgroup

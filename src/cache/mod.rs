@@ -1,8 +1,10 @@
 //! Rendition caching: identity ([`RenditionKey`]), the in-memory tier and the
 //! shared tier in object storage. Single flight comes from the memory tier:
-//! concurrent requests for one missing rendition wait on one detached render.
+//! concurrent requests for one missing rendition wait on one detached render;
+//! across instances, from render [`Leases`] in the shared store.
 
 mod key;
+mod lease;
 mod memory;
 mod shared;
 
@@ -11,6 +13,7 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::key::{ENCODER_VERSION, RenditionKey};
+pub use self::lease::{Claim, LEASE_FOLDER, Leases};
 pub use self::memory::{Lookup, MemoryTier};
 pub use self::shared::SharedTier;
 use crate::format::OutputFormat;

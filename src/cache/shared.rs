@@ -1,11 +1,14 @@
 //! The shared tier: renditions in object storage under their content-addressed
 //! names, written create-only (`PutMode::Create`) so that instances racing on
-//! one rendition never overwrite each other, and readable by a CDN.
+//! one rendition never overwrite each other, and readable by a CDN; with
+//! render [`Leases`] beside them, when instances are to render each once.
+
+use std::time::Duration;
 
 use bytes::Bytes;
 use object_store::{Attribute, Attributes, GetOptions, ObjectStoreExt, PutMode, PutOptions, PutPayload};
 
-use super::RenditionKey;
+use super::{Leases, RenditionKey};
 use crate::format::OutputFormat;
 use crate::store::{Store, StoreError, object_path};
 
@@ -17,12 +20,31 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub struct SharedTier {
     store: Store,
     max_bytes: u64,
+    leases: Option<Leases>,
 }
 
 impl SharedTier {
     /// Renditions kept in `store`, read back only up to `max_bytes` each.
     pub fn new(store: Store, max_bytes: u64) -> Self {
-        Self { store, max_bytes }
+        Self {
+            store,
+            max_bytes,
+            leases: None,
+        }
+    }
+
+    /// The same, with render leases that live for `ttl` at most.
+    pub fn with_leases(self, ttl: Duration) -> Self {
+        let leases = Leases::new(self.store.clone(), ttl);
+        Self {
+            leases: Some(leases),
+            ..self
+        }
+    }
+
+    /// The render leases, when instances render each rendition once.
+    pub fn leases(&self) -> Option<&Leases> {
+        self.leases.as_ref()
     }
 
     /// The store, for readiness checks.
