@@ -177,6 +177,20 @@ def dashboard_exprs(dashboard: Document) -> list[str]:
     return exprs
 
 
+def readme_kubernetes_section() -> str:
+    """The README's "Running on Kubernetes" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text.split("\n## Running on Kubernetes\n", 1)
+    assert len(section) == 2, "the README has no Running on Kubernetes section"
+    return section[1].split("\n## ", 1)[0]
+
+
+def yaml_blocks(text: str) -> list[Document]:
+    """The documents of the ```yaml blocks of a Markdown text."""
+    blocks = re.findall(r"^```yaml\n(.*?)^```", text, flags=re.M | re.S)
+    return [yaml.safe_load(block) for block in blocks]
+
+
 def rule_exprs(rule_document: Document) -> list[str]:
     """Every expression of a PrometheusRule."""
     return [rule["expr"] for group in rule_document["spec"]["groups"] for rule in group["rules"]]

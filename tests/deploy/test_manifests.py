@@ -9,15 +9,19 @@ port."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from kube import (
     BASE,
     BUILDS,
+    KUBERNETES,
+    MONITORING,
     Document,
     container,
     dashboard_exprs,
@@ -29,7 +33,9 @@ from kube import (
     only,
     overlay,
     quantity,
+    readme_kubernetes_section,
     rule_exprs,
+    yaml_blocks,
 )
 
 # Schemas checked: the oldest Kubernetes release still widely run and the
@@ -442,3 +448,60 @@ def test_the_wagtail_overlay_serves_images_from_the_site(builds: dict[str, list[
         assert variables[name]["valueFrom"]["secretKeyRef"].get("optional", False) is False
     base = deployment(builds, "base")
     assert "RENDITIOND_WAGTAIL_SECRET_KEY" not in env(base)
+
+
+# The README's "Running on Kubernetes".
+
+
+def test_the_readme_tells_how_to_apply_and_make_the_secret(builds: dict[str, list[Document]]) -> None:
+    section = readme_kubernetes_section()
+    assert "kubectl apply -k deploy/kubernetes/overlays/s3" in section
+    assert "kubectl create secret generic renditiond" in section
+    keys = {
+        entry["valueFrom"]["secretKeyRef"]["key"]
+        for build in builds
+        for entry in env(deployment(builds, build)).values()
+        if "secretKeyRef" in entry.get("valueFrom", {})
+    }
+    for key in sorted(keys):
+        assert f"`{key}`" in section and f"--from-literal={key}=" in section, f"the Secret's {key}"
+
+
+def test_the_readme_snippets_build_and_validate(kubernetes_validate: Any, tmp_path: Path) -> None:
+    blocks = yaml_blocks(readme_kubernetes_section())
+    kinds = [b.get("kind") for b in blocks]
+    assert sorted(k for k in kinds if k) == ["HorizontalPodAutoscaler", "Kustomization", "ScaledObject"]
+    for block in blocks:
+        kind = block.get("kind")
+        if kind == "Kustomization":
+            # Written as deploy/production/kustomization.yaml.
+            home = KUBERNETES.parent / "production"
+            (resource,) = block["resources"]
+            folder = tmp_path / "production"
+            folder.mkdir()
+            block["resources"] = [os.path.relpath((home / resource).resolve(), folder)]
+            (folder / "kustomization.yaml").write_text(yaml.safe_dump(block))
+            documents = kustomize(folder)
+            image = container(only(documents, "Deployment"))["image"]
+            assert image == "registry.example.com/renditiond:0.1.0"
+        elif kind == "HorizontalPodAutoscaler":
+            for version in KUBERNETES_VERSIONS:
+                kubernetes_validate.validate(block, version, strict=True)
+            assert block["spec"]["scaleTargetRef"]["name"] == "renditiond"
+            assert block["spec"]["minReplicas"] >= 2
+            pods = [m["pods"]["metric"]["name"] for m in block["spec"]["metrics"] if m["type"] == "Pods"]
+            assert pods == ["renditiond_render_queue_length"]
+        elif kind == "ScaledObject":
+            assert block["apiVersion"] == "keda.sh/v1alpha1"
+            assert block["spec"]["scaleTargetRef"]["name"] == "renditiond"
+            assert block["spec"]["minReplicaCount"] >= 2
+            queries = [t["metadata"]["query"] for t in block["spec"]["triggers"] if t["type"] == "prometheus"]
+            assert [metric_names(q) for q in queries] == [{"renditiond_render_queue_length"}]
+        elif "components" in block:
+            # Written in an overlay's kustomization.yaml.
+            (component,) = block["components"]
+            assert (KUBERNETES / "overlays" / "s3" / component).resolve() == MONITORING
+        else:
+            (rule,) = block["rules"]["custom"]
+            assert rule["name"]["as"] == "renditiond_render_queue_length"
+            assert metric_names(rule["seriesQuery"]) == {"renditiond_render_queue_length"}

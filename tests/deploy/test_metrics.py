@@ -24,7 +24,17 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from kube import BASE, MONITORING, ROOT, Document, dashboard_exprs, metric_names, missing, rule_exprs
+from kube import (
+    BASE,
+    MONITORING,
+    ROOT,
+    Document,
+    dashboard_exprs,
+    metric_names,
+    missing,
+    readme_kubernetes_section,
+    rule_exprs,
+)
 
 SIGNING_KEY = "deploy-tests-signing-key"
 SECRET_LIKE = re.compile(r"KEY|SECRET|TOKEN|DATABASE_URL")
@@ -156,6 +166,12 @@ def test_metrics_are_on_their_own_port_and_name_what_the_alerts_read(service: Se
     assert len(used) >= 8, sorted(used)
     unknown = {name: sorted(where) for name, where in used.items() if name not in exported}
     assert not unknown, f"read by the alerts or the dashboard, not exported: {unknown}\n{sorted(exported)}"
+    # The README's Kubernetes section names metrics (histograms by their
+    # family's name) that exist.
+    named = set(re.findall(r"\brenditiond_[a-z0-9_]+", readme_kubernetes_section()))
+    assert "renditiond_render_queue_length" in named
+    absent = sorted(n for n in named if n not in exported and f"{n}_bucket" not in exported)
+    assert not absent, f"the README names metrics renditiond does not export: {absent}"
     # One set of metrics: both 404s (main /metrics, metrics /healthz) counted.
     assert 'renditiond_http_requests_total{route="unmatched",status="404"} 2' in text
 
