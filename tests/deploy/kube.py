@@ -8,7 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 import yaml
@@ -30,7 +30,7 @@ BUILDS: dict[str, Path | None] = {
 }
 
 
-def missing(what: str) -> None:
+def missing(what: str) -> NoReturn:
     """Fails under CI=true (a missing tool is a broken setup), skips otherwise."""
     if os.environ.get("CI") == "true":
         pytest.fail(f"{what}: run scripts/test, which installs the test tools")
