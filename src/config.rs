@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "RENDITIOND_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Address of a second listener that serves only /metrics (the main one
+    /// then answers /metrics with 404); unset: /metrics is on the main listener.
+    #[arg(long, env = "RENDITIOND_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
     /// Where originals live: a folder, file://, s3://bucket[/prefix], gs://… or az://…
     /// (cloud credentials from the usual AWS_*, GOOGLE_*, AZURE_* variables).
     #[arg(long, env = "RENDITIOND_ORIGINALS", default_value = "./test-images")]
@@ -189,6 +193,8 @@ pub enum LogFormat {
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of the listener that serves only `/metrics`, when there is one.
+    pub metrics_listen: Option<SocketAddr>,
     /// Where originals live.
     pub originals: Location,
     /// The shared rendition store, if any.
@@ -475,6 +481,24 @@ fn boolean(var: &'static str, text: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// The metrics listener's address: unset or empty for none; never the main
+/// listener's port on an address that overlaps it.
+fn metrics_listen(text: Option<&str>, listen: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+    const VAR: &str = "RENDITIOND_METRICS_LISTEN";
+    let text = match text.map(str::trim) {
+        None | Some("") => return Ok(None),
+        Some(text) => text,
+    };
+    let address: SocketAddr = text
+        .parse()
+        .map_err(|_| err(VAR, format!("expected HOST:PORT, got {text:?}")))?;
+    let overlaps = address.ip() == listen.ip() || address.ip().is_unspecified() || listen.ip().is_unspecified();
+    if address.port() != 0 && address.port() == listen.port() && overlaps {
+        return Err(err(VAR, format!("{address} is RENDITIOND_LISTEN's port")));
+    }
+    Ok(Some(address))
+}
+
 fn location(var: &'static str, text: &str) -> Result<Location, ConfigError> {
     Location::parse(text).map_err(|e: LocationError| err(var, e))
 }
@@ -488,6 +512,7 @@ impl Config {
                 format!("expected HOST:PORT, got {:?}", args.listen),
             )
         })?;
+        let metrics_listen = metrics_listen(args.metrics_listen.as_deref(), listen)?;
         let renditions = args
             .renditions
             .as_deref()
@@ -581,6 +606,7 @@ impl Config {
         };
         Ok(Self {
             listen,
+            metrics_listen,
             originals: location("RENDITIOND_ORIGINALS", &args.originals)?,
             renditions,
             render_leases: boolean("RENDITIOND_RENDER_LEASES", &args.render_leases)?,
@@ -655,6 +681,15 @@ mod tests {
     fn defaults_serve_the_test_images_locally() {
         let c = config(&[]).expect("defaults are valid");
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.metrics_listen, None);
+        let metrics = config(&["--listen", "0.0.0.0:8080", "--metrics-listen", "0.0.0.0:9090"]).expect("valid");
+        assert_eq!(
+            metrics.metrics_listen.map(|a| a.to_string()).as_deref(),
+            Some("0.0.0.0:9090")
+        );
+        assert_eq!(config(&["--metrics-listen", ""]).expect("valid").metrics_listen, None);
+        let both_free = config(&["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]).expect("valid");
+        assert_eq!(both_free.metrics_listen.map(|a| a.port()), Some(0));
         assert_eq!(c.originals, Location::Local("./test-images".into()));
         assert_eq!((c.renditions, c.action, c.workers), (None, Action::Serve, 4));
         assert_eq!(c.memory_cache_bytes, 256 << 20);
@@ -707,6 +742,10 @@ mod tests {
     fn bad_values_name_their_variable() {
         for (flags, var) in [
             (&["--listen", "nowhere"][..], "RENDITIOND_LISTEN"),
+            (&["--metrics-listen", "9090"], "RENDITIOND_METRICS_LISTEN"),
+            (&["--metrics-listen", "localhost:9090"], "RENDITIOND_METRICS_LISTEN"),
+            (&["--metrics-listen", "127.0.0.1:8080"], "RENDITIOND_METRICS_LISTEN"),
+            (&["--metrics-listen", "0.0.0.0:8080"], "RENDITIOND_METRICS_LISTEN"),
             (&["--originals", "ftp://x/y"], "RENDITIOND_ORIGINALS"),
             (&["--renditions", "s3://"], "RENDITIOND_RENDITIONS"),
             (&["--signing-keys", "short"], "RENDITIOND_SIGNING_KEYS"),

@@ -1,7 +1,7 @@
 //! `renditiond serve`: logging, the listener, the actix-web server, and the
 //! graceful shutdown on SIGTERM or Ctrl-C (unready first, then drain).
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
 use actix_web::middleware::from_fn;
@@ -30,6 +30,9 @@ pub enum ServeError {
     /// A store could not be opened.
     #[error("{0}: {1}")]
     Store(&'static str, String),
+    /// An address could not be listened on.
+    #[error("{0}: cannot listen on {1}: {2}")]
+    Listen(&'static str, SocketAddr, std::io::Error),
     /// The listener or the runtime failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -83,7 +86,15 @@ async fn run(config: Config) -> Result<(), ServeError> {
     let state = AppState::build(&config, keys).map_err(|(var, e)| ServeError::Store(var, e))?;
     let state = web::Data::new(state);
 
-    let listener = TcpListener::bind(config.listen)?;
+    let listener = bind("RENDITIOND_LISTEN", config.listen)?;
+    let metrics_listener = config
+        .metrics_listen
+        .map(|address| bind("RENDITIOND_METRICS_LISTEN", address))
+        .transpose()?;
+    if let Some(metrics_listener) = &metrics_listener {
+        let address = metrics_listener.local_addr()?;
+        tracing::info!(%address, "metrics listening");
+    }
     let address = listener.local_addr()?;
     tracing::info!(%address, action = ?config.action, workers = config.workers, "listening");
     if generated {
@@ -97,12 +108,70 @@ async fn run(config: Config) -> Result<(), ServeError> {
         tracing::warn!("RENDITIOND_ALLOW_UNSIGNED is on: /r/unsigned/… URLs are served without a signature");
     }
 
+    let routes: fn(&mut web::ServiceConfig) = if metrics_listener.is_some() {
+        crate::http::configure_without_metrics
+    } else {
+        crate::http::configure
+    };
+    let server = http_server(&state, routes, listener, config.shutdown_timeout, None)?;
+    // The metrics listener shares the state (so the metrics) and is observed
+    // like the main one; one worker is plenty for scrapes.
+    let metrics_server = metrics_listener
+        .map(|listener| {
+            http_server(
+                &state,
+                crate::http::configure_metrics,
+                listener,
+                config.shutdown_timeout,
+                Some(1),
+            )
+        })
+        .transpose()?;
+
+    let handle = server.handle();
+    let metrics_handle = metrics_server.as_ref().map(actix_web::dev::Server::handle);
+    let delay = config.shutdown_delay;
+    actix_web::rt::spawn(async move {
+        wait_for_signal().await;
+        state.begin_shutdown();
+        tracing::info!(delay_seconds = delay.as_secs_f64(), "shutting down: not ready any more");
+        tokio::time::sleep(delay).await;
+        // Metrics stay scrapable while the main listener drains.
+        handle.stop(true).await;
+        if let Some(metrics_handle) = metrics_handle {
+            metrics_handle.stop(true).await;
+        }
+    });
+    match metrics_server {
+        Some(metrics_server) => {
+            futures_util::future::try_join(server, metrics_server).await?;
+        }
+        None => server.await?,
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Binds `address`, the value of the setting `var`.
+fn bind(var: &'static str, address: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address).map_err(|e| ServeError::Listen(var, address, e))
+}
+
+/// An actix-web server of `routes` on `listener`, observed (logs and request
+/// metrics), with bounded connection times; `workers` defaults to the cores.
+fn http_server(
+    state: &web::Data<AppState>,
+    routes: fn(&mut web::ServiceConfig),
+    listener: TcpListener,
+    shutdown_timeout: Duration,
+    workers: Option<usize>,
+) -> Result<actix_web::dev::Server, ServeError> {
     let data = state.clone();
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
             .wrap(from_fn(observe))
-            .configure(crate::http::configure)
+            .configure(routes)
     })
     .disable_signals()
     // Idle and slow connections never hold a drain for long: a request head
@@ -111,22 +180,11 @@ async fn run(config: Config) -> Result<(), ServeError> {
     .client_request_timeout(CLIENT_TIMEOUT)
     .keep_alive(CLIENT_TIMEOUT)
     .client_disconnect_timeout(Duration::from_secs(1))
-    .shutdown_timeout(config.shutdown_timeout.as_secs().max(1))
-    .listen(listener)?
-    .run();
-
-    let handle = server.handle();
-    let delay = config.shutdown_delay;
-    actix_web::rt::spawn(async move {
-        wait_for_signal().await;
-        state.begin_shutdown();
-        tracing::info!(delay_seconds = delay.as_secs_f64(), "shutting down: not ready any more");
-        tokio::time::sleep(delay).await;
-        handle.stop(true).await;
-    });
-    server.await?;
-    tracing::info!("stopped");
-    Ok(())
+    .shutdown_timeout(shutdown_timeout.as_secs().max(1));
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.listen(listener)?.run())
 }
 
 /// A random signing key for this run.

@@ -23,13 +23,31 @@ pub const ROUTES: [&str; 8] = [
     "metrics",
 ];
 
-/// The route table: renditions by storage key (`/r/…`), Wagtail's serve
-/// view (`/images/…`, when configured), the API (`/v1/plan`, `/v1/warm`,
-/// `/v1/config`),
-/// health, metrics.
+/// The whole route table: renditions by storage key (`/r/…`), Wagtail's
+/// serve view (`/images/…`, when configured), the API (`/v1/plan`,
+/// `/v1/warm`, `/v1/config`), health, metrics.
 /// Every answer actix-web would make itself (a method a route does not
 /// take, a body too large) goes through [`HttpError`] too.
 pub fn configure(config: &mut web::ServiceConfig) {
+    service_routes(config);
+    metrics_route(config);
+    config.default_service(web::to(not_found));
+}
+
+/// The route table without `/metrics` (a 404 like any unknown path): the
+/// main listener's when `/metrics` has a listener of its own.
+pub fn configure_without_metrics(config: &mut web::ServiceConfig) {
+    service_routes(config);
+    config.default_service(web::to(not_found));
+}
+
+/// `/metrics` alone, every other path a 404: the metrics listener's table.
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    metrics_route(config);
+    config.default_service(web::to(not_found));
+}
+
+fn service_routes(config: &mut web::ServiceConfig) {
     config
         .service(
             web::resource("/r/{tail:.+}")
@@ -76,14 +94,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
                 .name("readyz")
                 .route(web::get().to(routes::health::readyz))
                 .default_service(web::to(get_only)),
-        )
-        .service(
-            web::resource("/metrics")
-                .name("metrics")
-                .route(web::get().to(routes::health::metrics))
-                .default_service(web::to(get_only)),
-        )
-        .default_service(web::to(not_found));
+        );
+}
+
+fn metrics_route(config: &mut web::ServiceConfig) {
+    config.service(
+        web::resource("/metrics")
+            .name("metrics")
+            .route(web::get().to(routes::health::metrics))
+            .default_service(web::to(get_only)),
+    );
 }
 
 async fn not_found() -> Result<HttpResponse, HttpError> {

@@ -445,6 +445,8 @@ fn unreachable_storage_answers_503() {
 #[test]
 fn health_metrics_and_request_logs() {
     let (server, _) = local("observability", &[]);
+    // Without RENDITIOND_METRICS_LISTEN, /metrics is on the main listener.
+    assert_eq!(server.metrics_base(), None);
     assert_eq!(server.get("/healthz").text(), "ok");
     assert_eq!(server.get("/readyz").status, 200);
     server.get(&path("width-64", "alpha.png"));
@@ -499,6 +501,54 @@ fn health_metrics_and_request_logs() {
 }
 
 #[test]
+fn metrics_on_a_listener_of_their_own() {
+    let (mut server, _) = local(
+        "metrics-listener",
+        &[
+            ("RENDITIOND_METRICS_LISTEN", "127.0.0.1:0"),
+            ("RENDITIOND_SHUTDOWN_DELAY", "0.5"),
+        ],
+    );
+    let metrics = server.metrics_base().expect("the metrics listener is logged");
+    assert_ne!(metrics, server.base);
+    assert_eq!(server.get(&path("width-64", "alpha.png")).status, 200);
+    // The main listener answers /metrics like any unknown path.
+    let hidden = server.get("/metrics");
+    assert_eq!((hidden.status, hidden.text().as_str()), (404, "Not found"));
+    assert_eq!(server.get("/healthz").status, 200);
+    // The metrics listener serves the same metrics, and nothing else.
+    let reply = server.get_url(&format!("{metrics}/metrics"));
+    assert_eq!(reply.status, 200);
+    assert!(reply.header("content-type").starts_with("application/openmetrics-text"));
+    let text = reply.text();
+    for needle in [
+        "renditiond_http_requests_total{route=\"rendition\",status=\"200\"} 1",
+        "renditiond_http_requests_total{route=\"unmatched\",status=\"404\"} 1",
+        "renditiond_render_duration_seconds_count{format=\"png\"} 1",
+    ] {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+    for other in ["/healthz", "/readyz", "/", &path("width-64", "alpha.png")] {
+        assert_eq!(server.get_url(&format!("{metrics}{other}")).status, 404, "{other}");
+    }
+    assert_eq!(
+        server.get_url(&format!("{metrics}/metrics")).status,
+        200,
+        "the second scrape"
+    );
+    // SIGTERM stops both listeners.
+    // SAFETY: kill(2) on our own child's pid has no memory-safety preconditions.
+    assert_eq!(unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) }, 0);
+    let status = server.wait(Duration::from_secs(10)).expect("the server exits");
+    assert!(status.success(), "{status:?}");
+    let address = metrics.trim_start_matches("http://");
+    assert!(
+        std::net::TcpStream::connect(address).is_err(),
+        "the metrics listener is still open"
+    );
+}
+
+#[test]
 fn sigterm_drains_in_flight_requests() {
     let (server, _) = local("shutdown", &[("RENDITIOND_SHUTDOWN_DELAY", "1")]);
     let server = Arc::new(server);
@@ -524,7 +574,11 @@ fn sigterm_drains_in_flight_requests() {
 
 #[test]
 fn bad_configuration_stops_the_start_naming_the_variable() {
+    let occupied = std::net::TcpListener::bind("127.0.0.1:0").expect("a port to occupy");
+    let busy = occupied.local_addr().expect("its address").to_string();
     for (var, value) in [
+        ("RENDITIOND_METRICS_LISTEN", "nowhere"),
+        ("RENDITIOND_METRICS_LISTEN", busy.as_str()),
         ("RENDITIOND_WORKERS", "0"),
         // Once a panic (exit 101 with a backtrace) in the worker pool.
         ("RENDITIOND_WORKERS", "18446744073709551615"),

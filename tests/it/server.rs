@@ -123,6 +123,20 @@ impl Server {
         reply(request.call())
     }
 
+    /// `http://ADDRESS` of the listener that serves only `/metrics`, when
+    /// there is one (it is logged before the main listener's address).
+    pub fn metrics_base(&self) -> Option<String> {
+        self.logs()
+            .iter()
+            .find(|l| l["message"] == "metrics listening")
+            .and_then(|l| Some(format!("http://{}", l["address"].as_str()?)))
+    }
+
+    /// `GET url`, a whole URL (another listener's).
+    pub fn get_url(&self, url: &str) -> Reply {
+        reply(self.agent.get(url).call())
+    }
+
     /// `GET path`, waiting up to `limit` for the answer.
     pub fn get_within(&self, path: &str, limit: Duration) -> Reply {
         let agent: ureq::Agent = ureq::Agent::config_builder()
