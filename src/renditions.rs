@@ -35,8 +35,13 @@ use crate::workers::{OverBudget, Overloaded, WorkerFailed, Workers};
 /// be there (a lifecycle rule may remove it) before redirect mode checks again.
 const PUBLISHED_TTL: Duration = Duration::from_secs(3600);
 
-/// Bytes the cache of originals' versions and headers may hold.
+/// Bytes the cache of originals' versions and headers may hold (and, apart,
+/// the cache of their last known versions).
 pub const SOURCES_CACHE_BYTES: u64 = 32 << 20;
+
+/// How long an original's last known version may stand in for it while the
+/// store does not answer.
+const LAST_KNOWN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// Bytes the cache of renditions known to be published may hold.
 pub const PUBLISHED_CACHE_BYTES: u64 = 16 << 20;
@@ -130,7 +135,9 @@ impl RenditionError {
                 size: limit.saturating_add(1),
                 limit,
             },
-            StoreError::TimedOut(_) | StoreError::Unavailable(_) => Self::Unavailable(error.to_string()),
+            StoreError::TimedOut(_) | StoreError::Paused(_) | StoreError::Unavailable(_) => {
+                Self::Unavailable(error.to_string())
+            }
         }
     }
 }
@@ -269,6 +276,7 @@ pub struct Renditions {
     originals: Originals,
     shared: Option<SharedTier>,
     sources: Cache<StorageKey, SourceInfo>,
+    last_known: Cache<StorageKey, SourceInfo>,
     memory: MemoryTier<RenditionError>,
     published: Cache<RenditionKey, Tier>,
     workers: Workers,
@@ -292,6 +300,11 @@ impl Renditions {
                 .max_capacity(SOURCES_CACHE_BYTES)
                 .weigher(|key: &StorageKey, info: &SourceInfo| info.weight(key))
                 .time_to_live(settings.version_ttl)
+                .build(),
+            last_known: Cache::builder()
+                .max_capacity(SOURCES_CACHE_BYTES)
+                .weigher(|key: &StorageKey, info: &SourceInfo| info.weight(key))
+                .time_to_live(LAST_KNOWN_TTL)
                 .build(),
             memory: MemoryTier::new(settings.memory_bytes),
             published: Cache::builder()
@@ -392,24 +405,36 @@ impl Renditions {
         }
     }
 
-    /// The original's version, size, format and headers, from one ranged read.
+    /// The original's version, size, format and headers, from one ranged
+    /// read; when the store does not answer, what it said last time (so
+    /// renditions in memory are still served through an outage).
     async fn inspect(&self, key: &StorageKey) -> Result<SourceInfo, RenditionError> {
-        let inspected = self
-            .originals
-            .inspect(key)
-            .await
-            .map_err(|e| RenditionError::store(key, e))?;
+        let inspected = match self.originals.inspect(key).await {
+            Ok(inspected) => inspected,
+            Err(e @ (StoreError::TimedOut(_) | StoreError::Paused(_) | StoreError::Unavailable(_))) => {
+                return match self.last_known.get(key).await {
+                    Some(info) => {
+                        tracing::warn!(error = %e, key = key.as_str(), "storage unavailable; using the original's last known version");
+                        Ok(info)
+                    }
+                    None => Err(RenditionError::store(key, e)),
+                };
+            }
+            Err(e) => return Err(RenditionError::store(key, e)),
+        };
         let format = pipeline::sniff(&inspected.head);
         let probe = match format {
             Some(format) if pipeline::reads(format) => pipeline::probe_head(&inspected.head, &self.settings.limits)?,
             _ => None,
         };
-        Ok(SourceInfo {
+        let info = SourceInfo {
             version: inspected.version,
             size: inspected.size,
             format,
             probe,
-        })
+        };
+        self.last_known.insert(key.clone(), info.clone()).await;
+        Ok(info)
     }
 
     /// The rendition's bytes and the tier they came from.

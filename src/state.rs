@@ -41,6 +41,7 @@ pub struct AppState {
     /// Bounds on the filter specs of every route.
     pub spec_limits: SpecLimits,
     shutting_down: AtomicBool,
+    stores_answered: AtomicBool,
 }
 
 impl AppState {
@@ -125,6 +126,7 @@ impl AppState {
             api_token: config.api_token.clone(),
             spec_limits: config.spec_limits,
             shutting_down: AtomicBool::new(false),
+            stores_answered: AtomicBool::new(false),
         })
     }
 
@@ -141,6 +143,16 @@ impl AppState {
     /// Whether shutdown has begun.
     pub fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::SeqCst)
+    }
+
+    /// Whether every store has answered a readiness check once.
+    pub fn stores_answered(&self) -> bool {
+        self.stores_answered.load(Ordering::SeqCst)
+    }
+
+    /// Records that every store has answered a readiness check.
+    pub fn mark_stores_answered(&self) {
+        self.stores_answered.store(true, Ordering::SeqCst);
     }
 }
 

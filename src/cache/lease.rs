@@ -10,7 +10,7 @@
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use object_store::{ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{Attributes, ObjectStoreExt, PutPayload};
 
 use super::RenditionKey;
 use crate::store::{Store, StoreError, object_path};
@@ -84,20 +84,8 @@ impl Leases {
 
     /// Creates the lease object unless it exists; whether it was created.
     async fn create(&self, path: &object_store::path::Path) -> Result<bool, StoreError> {
-        let options = PutOptions {
-            mode: PutMode::Create,
-            ..PutOptions::default()
-        };
-        let put = self
-            .store
-            .object_store()
-            .put_opts(path, PutPayload::from_bytes(Bytes::new()), options);
-        match tokio::time::timeout(self.store.timeout(), put).await {
-            Ok(Ok(_)) => Ok(true),
-            Ok(Err(object_store::Error::AlreadyExists { .. })) => Ok(false),
-            Ok(Err(e)) => Err(StoreError::classify(e)),
-            Err(_) => Err(StoreError::TimedOut(self.store.timeout())),
-        }
+        let empty = PutPayload::from_bytes(Bytes::new());
+        self.store.create(path, empty, Attributes::new()).await
     }
 
     async fn remove(&self, path: &object_store::path::Path) -> Result<(), StoreError> {

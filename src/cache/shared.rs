@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use object_store::{Attribute, Attributes, GetOptions, ObjectStoreExt, PutMode, PutOptions, PutPayload};
+use object_store::{Attribute, Attributes, GetOptions, ObjectStoreExt, PutPayload};
 
 use super::{Leases, RenditionKey};
 use crate::format::OutputFormat;
@@ -85,18 +85,10 @@ impl SharedTier {
             attributes.insert(Attribute::ContentType, format.mime_type().into());
             attributes.insert(Attribute::CacheControl, IMMUTABLE.into());
         }
-        let options = PutOptions {
-            mode: PutMode::Create,
-            attributes,
-            ..PutOptions::default()
-        };
-        let store = self.store.object_store();
-        let put = store.put_opts(&path, PutPayload::from_bytes(bytes), options);
-        match tokio::time::timeout(self.store.timeout(), put).await {
-            Ok(Ok(_)) | Ok(Err(object_store::Error::AlreadyExists { .. })) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::classify(e)),
-            Err(_) => Err(StoreError::TimedOut(self.store.timeout())),
-        }
+        self.store
+            .create(&path, PutPayload::from_bytes(bytes), attributes)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -2,6 +2,7 @@
 //! location (a folder, `file://`, `s3://`, `gs://`, `az://`), keys confined to
 //! them, and backend errors classified at this boundary.
 
+mod breaker;
 mod key;
 mod location;
 mod originals;
@@ -12,9 +13,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use object_store::{GetOptions, GetResultPayload, ObjectStore};
+use object_store::{Attributes, GetOptions, GetResultPayload, ObjectStore, PutMode, PutOptions, PutPayload};
 use thiserror::Error;
 
+use self::breaker::Breaker;
 pub use self::key::{InvalidKey, MAX_KEY_BYTES, StorageKey};
 pub use self::location::{Location, LocationError};
 pub use self::originals::{HEAD_BYTES, Inspected, Originals, SourceVersion};
@@ -37,6 +39,9 @@ pub enum StoreError {
     /// The store did not answer within the deadline.
     #[error("storage did not answer within {0:?}")]
     TimedOut(Duration),
+    /// A call timed out a moment ago: this one was not tried.
+    #[error("storage did not answer lately; it is tried again every {0:?}")]
+    Paused(Duration),
     /// The store failed or refused us (credentials, network, outage):
     /// nothing the client can fix.
     #[error("storage unavailable: {0}")]
@@ -54,12 +59,15 @@ impl StoreError {
     }
 }
 
-/// An opened store with the deadline every call to it gets.
+/// An opened store with the deadline every call to it gets. After a call
+/// times out, the next ones fail at once for [`breaker::PAUSE`] (then one
+/// tries again), so an outage costs one timeout per pause, not per call.
 #[derive(Debug, Clone)]
 pub struct Store {
     inner: Arc<dyn ObjectStore>,
     timeout: Duration,
     local: bool,
+    breaker: Arc<Breaker>,
 }
 
 impl Store {
@@ -69,6 +77,7 @@ impl Store {
             inner: location.open(timeout)?,
             timeout,
             local: location.is_local(),
+            breaker: Arc::default(),
         })
     }
 
@@ -79,6 +88,7 @@ impl Store {
             inner,
             timeout,
             local: false,
+            breaker: Arc::default(),
         }
     }
 
@@ -98,12 +108,55 @@ impl Store {
         !self.local
     }
 
+    /// Whether calls fail at once now, after a timeout.
+    pub fn is_paused(&self) -> bool {
+        self.breaker.is_open()
+    }
+
     /// Runs one store call under the deadline, classifying its error.
     pub async fn call<T>(&self, call: impl Future<Output = object_store::Result<T>>) -> Result<T, StoreError> {
-        match tokio::time::timeout(self.timeout, call).await {
-            Ok(result) => result.map_err(StoreError::classify),
-            Err(_) => Err(StoreError::TimedOut(self.timeout)),
+        self.guard(async { call.await.map_err(StoreError::classify) }).await
+    }
+
+    /// Runs `work` under the deadline, unless the store is paused after a
+    /// timeout; a timeout pauses it.
+    async fn guard<T>(&self, work: impl Future<Output = Result<T, StoreError>>) -> Result<T, StoreError> {
+        if !self.breaker.admit() {
+            return Err(StoreError::Paused(breaker::PAUSE));
         }
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => {
+                self.breaker.answered();
+                result
+            }
+            Err(_) => {
+                self.breaker.timed_out();
+                Err(StoreError::TimedOut(self.timeout))
+            }
+        }
+    }
+
+    /// Writes `payload` at `path` unless an object is there already
+    /// (`PutMode::Create`); whether it was written.
+    pub async fn create(
+        &self,
+        path: &object_store::path::Path,
+        payload: PutPayload,
+        attributes: Attributes,
+    ) -> Result<bool, StoreError> {
+        let options = PutOptions {
+            mode: PutMode::Create,
+            attributes,
+            ..PutOptions::default()
+        };
+        self.guard(async {
+            match self.inner.put_opts(path, payload, options).await {
+                Ok(_) => Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
+                Err(e) => Err(StoreError::classify(e)),
+            }
+        })
+        .await
     }
 
     /// Reads the object at `path` (as `options` say), at most `limit` bytes:
@@ -118,7 +171,7 @@ impl Store {
         limit: u64,
     ) -> Result<(object_store::ObjectMeta, Bytes), StoreError> {
         let store = self.object_store();
-        let read = async {
+        self.guard(async {
             let result = store.get_opts(path, options).await.map_err(StoreError::classify)?;
             let meta = result.meta.clone();
             let expected = result.range.end.saturating_sub(result.range.start);
@@ -141,11 +194,8 @@ impl Store {
                 body.extend_from_slice(&chunk);
             }
             Ok((meta, body.freeze()))
-        };
-        match tokio::time::timeout(self.timeout, read).await {
-            Ok(result) => result,
-            Err(_) => Err(StoreError::TimedOut(self.timeout)),
-        }
+        })
+        .await
     }
 
     /// Checks that the store answers: a lookup of a key that need not exist

@@ -1,5 +1,6 @@
-//! Probes and metrics: `/healthz` (the process answers), `/readyz` (storage
-//! answers and no shutdown has begun), `/metrics` (Prometheus text).
+//! Probes and metrics: `/healthz` (the process answers), `/readyz` (the
+//! stores have answered once and no shutdown has begun), `/metrics`
+//! (Prometheus text).
 
 use actix_web::http::header::{self, ContentType};
 use actix_web::{HttpResponse, web};
@@ -20,11 +21,18 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if state.is_shutting_down() {
         return unready("shutting down".into());
     }
-    for store in &state.stores {
-        if let Err(e) = store.check().await {
-            tracing::warn!(error = %e, "not ready");
-            return unready("storage unavailable".into());
+    // Until the stores have answered once (a wrong bucket or credentials
+    // keep a new instance out); after that a store outage, which every
+    // instance shares, does not take instances out: they still serve what
+    // they hold in memory.
+    if !state.stores_answered() {
+        for store in &state.stores {
+            if let Err(e) = store.check().await {
+                tracing::warn!(error = %e, "not ready");
+                return unready("storage unavailable".into());
+            }
         }
+        state.mark_stores_answered();
     }
     HttpResponse::Ok().content_type(ContentType::plaintext()).body("ready")
 }
