@@ -4,12 +4,18 @@
 mod browser;
 /// The command line: stable forms, statuses, bad input.
 mod cli;
+/// What every object store does behind the service (S3, GCS, Azure).
+mod cloud;
 /// The Dockerfile lints clean (needs the test venv).
 mod docker;
 /// Damaged originals end in errors, never panics.
 mod hostile;
 /// The HTTP service on a local folder of originals.
 mod http;
+/// The HTTP service on Azure Blob Storage (needs Azurite).
+mod http_azure;
+/// The HTTP service on Google Cloud Storage (needs fake-gcs-server).
+mod http_gcs;
 /// The HTTP service on a real S3-compatible server (needs SeaweedFS).
 mod http_s3;
 /// The Wagtail drop-in route and the geometry API, on SQLite.

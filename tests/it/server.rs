@@ -45,8 +45,8 @@ impl Reply {
 }
 
 impl Server {
-    /// Starts `renditiond serve` with only these `RENDITIOND_*`/`AWS_*`
-    /// settings (plus a free port, JSON logs and [`KEY`] unless given) and
+    /// Starts `renditiond serve` with only these settings of renditiond and
+    /// the object stores (`RENDITIOND_*`, `AWS_*`, `GOOGLE_*`, `AZURE_*`, …) (plus a free port, JSON logs and [`KEY`] unless given) and
     /// waits until it listens.
     pub fn start(settings: &[(&str, &str)]) -> Self {
         Self::try_start(settings).unwrap_or_else(|e| panic!("server did not start: {e}"))
@@ -57,7 +57,10 @@ impl Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_renditiond"));
         command.arg("serve").current_dir(crate::support::root());
         for (name, _) in std::env::vars() {
-            if name.starts_with("RENDITIOND_") || name.starts_with("AWS_") {
+            if ["RENDITIOND_", "AWS_", "GOOGLE_", "AZURE_", "AZURITE_"]
+                .iter()
+                .any(|prefix| name.starts_with(prefix))
+            {
                 command.env_remove(name);
             }
         }
