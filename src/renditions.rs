@@ -135,9 +135,10 @@ impl RenditionError {
                 size: limit.saturating_add(1),
                 limit,
             },
-            StoreError::TimedOut(_) | StoreError::Paused(_) | StoreError::Unavailable(_) => {
-                Self::Unavailable(error.to_string())
-            }
+            StoreError::TimedOut(_)
+            | StoreError::Paused(_)
+            | StoreError::Unreachable(_)
+            | StoreError::Unavailable(_) => Self::Unavailable(error.to_string()),
         }
     }
 }
@@ -411,7 +412,7 @@ impl Renditions {
     async fn inspect(&self, key: &StorageKey) -> Result<SourceInfo, RenditionError> {
         let inspected = match self.originals.inspect(key).await {
             Ok(inspected) => inspected,
-            Err(e @ (StoreError::TimedOut(_) | StoreError::Paused(_) | StoreError::Unavailable(_))) => {
+            Err(e) if e.is_outage() => {
                 return match self.last_known.get(key).await {
                     Some(info) => {
                         tracing::warn!(error = %e, key = key.as_str(), "storage unavailable; using the original's last known version");

@@ -1,5 +1,6 @@
-//! Failing fast while a store does not answer: after a call times out, the
-//! store's next calls fail at once for a pause, then one call tries again.
+//! Failing fast while a store does not answer: after a call times out (or
+//! cannot connect), the store's next calls fail at once for a pause, then
+//! one call tries again.
 //! So an outage costs one storage timeout per pause, not one per call.
 
 use std::sync::atomic::{AtomicU64, Ordering};

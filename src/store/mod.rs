@@ -39,6 +39,9 @@ pub enum StoreError {
     /// The store did not answer within the deadline.
     #[error("storage did not answer within {0:?}")]
     TimedOut(Duration),
+    /// The store could not be reached: its connection failed or timed out.
+    #[error("storage unreachable: {0}")]
+    Unreachable(String),
     /// A call timed out a moment ago: this one was not tried.
     #[error("storage did not answer lately; it is tried again every {0:?}")]
     Paused(Duration),
@@ -54,13 +57,40 @@ impl StoreError {
         match error {
             object_store::Error::NotFound { .. } => Self::NotFound,
             object_store::Error::Precondition { .. } => Self::Changed,
+            other if unreachable(&other) => Self::Unreachable(other.to_string()),
             other => Self::Unavailable(other.to_string()),
         }
     }
+
+    /// Whether the store did not answer at all (then it is paused), or
+    /// was not asked because it is paused.
+    pub fn is_silence(&self) -> bool {
+        matches!(self, Self::TimedOut(_) | Self::Unreachable(_) | Self::Paused(_))
+    }
+
+    /// Whether the store failed us, rather than answering about the object.
+    pub fn is_outage(&self) -> bool {
+        self.is_silence() || matches!(self, Self::Unavailable(_))
+    }
+}
+
+/// Whether the HTTP client gave up connecting or waiting: the store's own
+/// timeouts, which may come before ours.
+fn unreachable(error: &object_store::Error) -> bool {
+    let first: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(error);
+    std::iter::successors(first, |e| e.source())
+        .take(16)
+        .find_map(|e| e.downcast_ref::<object_store::client::HttpError>())
+        .is_some_and(|e| {
+            matches!(
+                e.kind(),
+                object_store::client::HttpErrorKind::Connect | object_store::client::HttpErrorKind::Timeout
+            )
+        })
 }
 
 /// An opened store with the deadline every call to it gets. After a call
-/// times out, the next ones fail at once for [`breaker::PAUSE`] (then one
+/// times out or cannot connect, the next ones fail at once for [`breaker::PAUSE`] (then one
 /// tries again), so an outage costs one timeout per pause, not per call.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -124,16 +154,15 @@ impl Store {
         if !self.breaker.admit() {
             return Err(StoreError::Paused(breaker::PAUSE));
         }
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => {
-                self.breaker.answered();
-                result
-            }
-            Err(_) => {
-                self.breaker.timed_out();
-                Err(StoreError::TimedOut(self.timeout))
-            }
+        let result = match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => Err(StoreError::TimedOut(self.timeout)),
+        };
+        match &result {
+            Err(e) if e.is_silence() => self.breaker.timed_out(),
+            _ => self.breaker.answered(),
         }
+        result
     }
 
     /// Writes `payload` at `path` unless an object is there already

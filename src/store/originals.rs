@@ -81,7 +81,7 @@ impl Originals {
         };
         let (meta, head) = match self.store.read_capped(&path, options, HEAD_BYTES).await {
             Ok(found) => found,
-            Err(error @ (StoreError::NotFound | StoreError::TimedOut(_) | StoreError::Paused(_))) => return Err(error),
+            Err(error) if error == StoreError::NotFound || error.is_silence() => return Err(error),
             // An empty object has no byte 0 to range over; anything else
             // that fails the ranged read stays the failure it is.
             Err(error) => {
