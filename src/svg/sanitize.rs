@@ -212,16 +212,23 @@ fn clean_href(element: &str, value: &str, limits: &SvgLimits) -> Result<Option<S
     Ok((pixels > 0).then(|| value.to_owned()))
 }
 
-/// The declared size of `data:image/(png|jpeg|gif|webp)[;...];base64,...`
-/// whose bytes are that format.
+/// The declared size of `data:image/(png|jpeg|gif|webp)[;name=value...];base64,...`
+/// whose bytes are that format. Parameters are plain `name=value` tokens.
 fn raster_data_url(value: &str) -> Option<(u32, u32)> {
     let (header, payload) = value.split_once(',')?;
     let header = header.to_ascii_lowercase();
     let media = header.strip_prefix("data:")?;
     let mut parts = media.split(';').map(str::trim);
     let mime = parts.next().unwrap_or_default();
-    if !parts.any(|p| p == "base64") {
-        return None;
+    let parameters: Vec<&str> = parts.collect();
+    let token = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b));
+    let plain = |p: &&str| {
+        p.split_once('=')
+            .is_some_and(|(name, value)| token(name) && token(value))
+    };
+    match parameters.split_last() {
+        Some((&"base64", others)) if others.iter().all(plain) => {}
+        _ => return None,
     }
     let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = DATA_URL_BASE64.decode(compact).ok()?;
@@ -361,9 +368,15 @@ mod tests {
         let png = format!("data:image/png;base64,{PNG_1X1}");
         let svg_data = "data:image/svg+xml;base64,PHN2Zz48L3N2Zz4=";
         let lying_png = "data:image/png;base64,PHN2Zz48L3N2Zz4=";
+        let named = format!("data:image/png;charset=utf-8;name=a.png;base64,{PNG_1X1}");
+        let junk = format!("data:image/png;x/JaVaScRiPt:y;base64,{PNG_1X1}");
+        let late = format!("data:image/png;base64;x=y,{PNG_1X1}");
         let cases = [
             ("image", "#a", true),
             ("image", png.as_str(), true),
+            ("image", named.as_str(), true),
+            ("image", junk.as_str(), false),
+            ("image", late.as_str(), false),
             ("feImage", png.as_str(), true),
             ("use", png.as_str(), false),
             ("image", svg_data, false),
