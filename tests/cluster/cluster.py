@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterable
@@ -49,11 +50,12 @@ WAGTAIL_SECRET_KEY = "cluster-test-wagtail-secret-key"  # noqa: S105 - a test si
 API_TOKEN = "cluster-test-api-token-0123456789"  # noqa: S105 - a test token
 SHUTDOWN_DELAY = 2.0
 STORAGE_TIMEOUT = 3.0
+RENDER_TIMEOUT = 20.0
 # The settings every instance runs with, besides the stores and secrets.
 # (Renders get 20 s, not 8: two cores are shared by everything here, and
 # the slow render of the rolling restart must finish.)
 SETTINGS = {
-    "RENDITIOND_RENDER_TIMEOUT": "20",
+    "RENDITIOND_RENDER_TIMEOUT": str(RENDER_TIMEOUT),
     "RENDITIOND_SHUTDOWN_DELAY": str(SHUTDOWN_DELAY),
     "RENDITIOND_SHUTDOWN_TIMEOUT": "20",
     "RENDITIOND_STORAGE_TIMEOUT": str(STORAGE_TIMEOUT),
@@ -213,8 +215,6 @@ class Cluster:
         """Whether a connection to `target` is refused (nothing listens)."""
 
         def connect() -> bool:
-            import socket
-
             host, port = client.split_target(target)
             try:
                 socket.create_connection((host, port), timeout=1).close()
@@ -247,10 +247,12 @@ class Cluster:
                     total += value
         return total
 
-    def by_label(self, name: str, label: str) -> dict[str, float]:
-        """A metric's sum over the three instances, by one label."""
+    def by_label(
+        self, name: str, label: str, instances: Iterable[Renditiond] | None = None
+    ) -> dict[str, float]:
+        """A metric's sum over `instances` (default: the three), by one label."""
         out: dict[str, float] = {}
-        for instance in self.instances.values():
+        for instance in instances if instances is not None else self.instances.values():
             for sample, labels, value in self.metrics(instance):
                 if sample == name:
                     out[labels.get(label, "")] = out.get(labels.get(label, ""), 0) + value

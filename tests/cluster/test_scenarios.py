@@ -15,6 +15,7 @@ from client import Response
 from cluster import (
     INSTANCES,
     ORIGINAL_SETS,
+    RENDER_TIMEOUT,
     STORAGE_TIMEOUT,
     TEST_IMAGES,
     Cluster,
@@ -61,7 +62,7 @@ def cold_urls(phase: int) -> list[str]:
     jpegs = [n for n in ORIGINAL_SETS["load"] if n.endswith(".jpg")]
     return [
         rendition_path(f"width-{width}|jpegquality-{20 + phase}", f"load/{name}")
-        for width in range(40, 450)
+        for width in range(40, 1040)
         for name in jpegs
     ]
 
@@ -208,21 +209,33 @@ def test_losing_a_pod(cluster: Cluster) -> None:
     name = "r2"
     instance = cluster.instances[name]
     assert instance.process is not None
-    leases_before = cluster.by_label("renditiond_render_leases_total", "outcome")
+    # The survivors' leases (the killed instance's counters die with it).
+    survivors = [i for n, i in cluster.instances.items() if n != name]
+    leases_before = cluster.by_label("renditiond_render_leases_total", "outcome", survivors)
+    # A rendition the killed instance is rendering, under its lease.
+    orphan = rendition_path(SLOW_SPEC.format(width=3100), "slow/large.jpg")
+    threads = cluster.client.threads()
     load = cluster.load(cached_urls(cluster), cold_urls(3), LOAD_THREADS)
     try:
-        time.sleep(2)
+        time.sleep(1)
+        doomed = threads.submit(timed_fetch, instance.target, orphan, 60)
+        time.sleep(1)  # the lease is taken, the render runs
         killed = time.time()
         kill = time.monotonic()
         instance.signal(signal.SIGKILL)
         assert instance.process.wait(10) is not None
+        # The same rendition from another instance: it finds the dead lease.
+        adopted = threads.submit(timed_fetch, cluster.haproxy.target, orphan, 2 * RENDER_TIMEOUT + 30)
         cluster.haproxy_wait_down(name)
         marked_down = time.monotonic() - kill
         time.sleep(3)  # the others carry on
     finally:
         result = load.stop()
+    cut_off = doomed.result(timeout=70)
+    answer, error, ended = adopted.result(timeout=2 * RENDER_TIMEOUT + 40)
+    waited = ended - kill
     _, back = cluster.restart(name)
-    leases_after = cluster.by_label("renditiond_render_leases_total", "outcome")
+    leases_after = cluster.by_label("renditiond_render_leases_total", "outcome", survivors)
     leases = {k: int(v - leases_before.get(k, 0)) for k, v in sorted(leases_after.items())}
     failures = result["failures"]
     since_kill = int(killed - result["started"])
@@ -232,9 +245,20 @@ def test_losing_a_pod(cluster: Cluster) -> None:
         "3 losing a pod",
         f"{name} killed: marked down after {marked_down:.2f} s; {len(failures)} failed requests "
         f"(bound {LOAD_THREADS}: one in flight per client thread); answers in the 3 s after: {carried_on}; "
-        f"back (UP) {back:.2f} s after restart; leases by outcome {leases}",
+        f"back (UP) {back:.2f} s after restart; the others' leases by outcome {leases}",
+    )
+    figure(
+        "3 losing a pod",
+        f"the rendition {name} was rendering: its own client got {cut_off[1] or cut_off[0]}; asked again "
+        f"through HAProxy, {(answer and answer.status) or error} after {waited:.2f} s "
+        f"(render timeout {RENDER_TIMEOUT} s)",
     )
     figure("3 losing a pod", f"failures: {failures[:5]}")
+    # Another instance waits for the dead holder's render at most one render
+    # timeout, then renders it (under one more).
+    assert answer is not None and answer.status == 200, error
+    assert waited <= 2 * RENDER_TIMEOUT + 5, waited
+    assert leases.get("timed_out", 0) + leases.get("took_over", 0) >= 1, leases
     assert len(failures) <= LOAD_THREADS, failures
     assert all(f["seconds"] < 5 for f in failures), failures
     assert all(n > 0 for n in carried_on), carried_on
