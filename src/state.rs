@@ -56,10 +56,14 @@ impl AppState {
                     // A local rendition store is created on first use.
                     let _ = std::fs::create_dir_all(path);
                 }
-                Some(
-                    Store::open(location, config.storage_timeout)
-                        .map_err(|e| ("RENDITIOND_RENDITIONS", e.to_string()))?,
-                )
+                let store = Store::open(location, config.storage_timeout)
+                    .map_err(|e| ("RENDITIOND_RENDITIONS", e.to_string()))?;
+                // One service's outage costs one timeout, not one per store.
+                Some(if location.same_service(&config.originals) {
+                    store.sharing_pauses_with(&originals)
+                } else {
+                    store
+                })
             }
             None => None,
         };

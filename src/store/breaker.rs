@@ -55,7 +55,8 @@ impl Breaker {
     }
 
     /// Whether calls fail at once now.
-    pub fn is_open(&self) -> bool {
+    #[cfg(test)]
+    fn is_open(&self) -> bool {
         let at = self.retry_at.load(Ordering::Acquire);
         at != 0 && self.now() < at
     }

@@ -83,6 +83,16 @@ impl Location {
         matches!(self, Self::Local(_))
     }
 
+    /// Whether both are reached through the same cloud service (the same
+    /// scheme, hence the same endpoint and credentials from the
+    /// environment), so that an outage of one is an outage of the other.
+    pub fn same_service(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Cloud { url: a, .. }, Self::Cloud { url: b, .. }) => a.scheme() == b.scheme(),
+            _ => false,
+        }
+    }
+
     /// Opens the store; network calls retry briefly and give up after
     /// `timeout`, so an outage surfaces as an error instead of a hang.
     pub fn open(&self, timeout: Duration) -> Result<Arc<dyn ObjectStore>, LocationError> {
@@ -171,6 +181,15 @@ mod tests {
             Some(cloud("gs://b", "renditions"))
         );
         assert_eq!(Location::parse("az://c/x").ok(), Some(cloud("az://c", "x")));
+    }
+
+    #[test]
+    fn stores_of_one_scheme_share_a_service() {
+        let s3 = Location::parse("s3://media/originals").expect("s3");
+        assert!(s3.same_service(&Location::parse("s3://renditions").expect("s3")));
+        assert!(!s3.same_service(&Location::parse("gs://media").expect("gs")));
+        let local = Location::parse("/srv").expect("local");
+        assert!(!local.same_service(&local));
     }
 
     #[test]

@@ -138,9 +138,13 @@ impl Store {
         !self.local
     }
 
-    /// Whether calls fail at once now, after a timeout.
-    pub fn is_paused(&self) -> bool {
-        self.breaker.is_open()
+    /// The same store, paused whenever `other` is (and `other` whenever it
+    /// is): for two stores of one service.
+    pub fn sharing_pauses_with(self, other: &Store) -> Self {
+        Self {
+            breaker: other.breaker.clone(),
+            ..self
+        }
     }
 
     /// Runs one store call under the deadline, classifying its error.

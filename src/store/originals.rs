@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use object_store::{GetOptions, GetRange, ObjectMeta, ObjectStoreExt};
+use tokio::time::Instant;
 
 use super::{StorageKey, Store, StoreError, object_path};
 
@@ -72,23 +73,28 @@ impl Originals {
     }
 
     /// Looks up the original at `key`: version, size and first bytes in one
-    /// ranged read.
+    /// ranged read, all within one storage timeout.
     pub async fn inspect(&self, key: &StorageKey) -> Result<Inspected, StoreError> {
         let path = object_path(key.as_str()).map_err(|_| StoreError::NotFound)?;
         let options = GetOptions {
             range: Some(GetRange::Bounded(0..HEAD_BYTES)),
             ..GetOptions::default()
         };
+        let deadline = Instant::now() + self.store.timeout();
         let (meta, head) = match self.store.read_capped(&path, options, HEAD_BYTES).await {
             Ok(found) => found,
             Err(error) if error == StoreError::NotFound || error.is_silence() => return Err(error),
             // An empty object has no byte 0 to range over; anything else
-            // that fails the ranged read stays the failure it is.
+            // that fails the ranged read stays the failure it is. The look
+            // at its size gets what is left of the deadline: a store that
+            // does not answer costs one timeout, not two.
             Err(error) => {
-                let meta = self.store.call(self.store.object_store().head(&path)).await?;
-                if meta.size != 0 {
-                    return Err(error);
-                }
+                let head = self.store.object_store().head(&path);
+                let meta = match tokio::time::timeout_at(deadline, head).await {
+                    Ok(Ok(meta)) if meta.size == 0 => meta,
+                    Ok(Ok(_)) | Err(_) => return Err(error),
+                    Ok(Err(e)) => return Err(StoreError::classify(e)),
+                };
                 (meta, Bytes::new())
             }
         };
@@ -110,5 +116,122 @@ impl Originals {
         };
         let (_, bytes) = self.store.read_capped(&path, options, limit).await?;
         Ok(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use futures_util::stream::BoxStream;
+    use object_store::memory::InMemory;
+    use object_store::path::Path;
+    use object_store::{
+        CopyOptions, GetResult, ListResult, MultipartUpload, ObjectStore, PutMultipartOptions, PutOptions, PutPayload,
+        PutResult,
+    };
+
+    use super::*;
+
+    /// A store whose reads fail after `fail_after` and whose metadata
+    /// lookups never answer, as a store behind a dead link can.
+    #[derive(Debug)]
+    struct Unreachable {
+        inner: InMemory,
+        fail_after: Duration,
+    }
+
+    impl fmt::Display for Unreachable {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("Unreachable")
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Unreachable {
+        async fn put_opts(
+            &self,
+            path: &Path,
+            payload: PutPayload,
+            opts: PutOptions,
+        ) -> object_store::Result<PutResult> {
+            self.inner.put_opts(path, payload, opts).await
+        }
+
+        async fn put_multipart_opts(
+            &self,
+            path: &Path,
+            opts: PutMultipartOptions,
+        ) -> object_store::Result<Box<dyn MultipartUpload>> {
+            self.inner.put_multipart_opts(path, opts).await
+        }
+
+        async fn get_opts(&self, _: &Path, options: GetOptions) -> object_store::Result<GetResult> {
+            if options.head {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(self.fail_after).await;
+            Err(object_store::Error::Generic {
+                store: "Unreachable",
+                source: "error sending request".into(),
+            })
+        }
+
+        fn delete_stream(
+            &self,
+            locations: BoxStream<'static, object_store::Result<Path>>,
+        ) -> BoxStream<'static, object_store::Result<Path>> {
+            self.inner.delete_stream(locations)
+        }
+
+        fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+            self.inner.list(prefix)
+        }
+
+        async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+            self.inner.list_with_delimiter(prefix).await
+        }
+
+        async fn copy_opts(&self, from: &Path, to: &Path, options: CopyOptions) -> object_store::Result<()> {
+            self.inner.copy_opts(from, to, options).await
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_store_costs_one_timeout() {
+        let timeout = Duration::from_millis(300);
+        let store = Unreachable {
+            inner: InMemory::new(),
+            fail_after: Duration::from_millis(250),
+        };
+        let originals = Originals::new(Store::from_object_store(Arc::new(store), timeout));
+        let started = std::time::Instant::now();
+        let error = originals
+            .inspect(&StorageKey::new("photo.jpg").expect("key"))
+            .await
+            .expect_err("unreachable");
+        let took = started.elapsed();
+        assert!(
+            matches!(error, StoreError::Unavailable(ref e) if e.contains("error sending request")),
+            "{error:?}"
+        );
+        assert!(took < timeout + Duration::from_millis(150), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_original_is_inspected() {
+        let inner = Arc::new(InMemory::new());
+        inner
+            .put(&Path::from("empty.jpg"), PutPayload::from_static(b""))
+            .await
+            .expect("put");
+        let originals = Originals::new(Store::from_object_store(inner, Duration::from_secs(5)));
+        let inspected = originals
+            .inspect(&StorageKey::new("empty.jpg").expect("key"))
+            .await
+            .expect("inspected");
+        assert_eq!((inspected.size, inspected.head.len()), (0, 0));
     }
 }
