@@ -20,7 +20,7 @@ use bytes::Bytes;
 use moka::future::Cache;
 use thiserror::Error;
 
-use crate::cache::{CachedRendition, Claim, Leases, Lookup, MemoryTier, RenditionKey, SharedTier, Tier};
+use crate::cache::{CachedRendition, Claim, Leases, Lookup, MemoryTier, RenditionKey, SharedTier, Tier, Watch};
 use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
@@ -701,9 +701,10 @@ impl Renditions {
     ) -> Result<Arc<CachedRendition>, RenditionError> {
         let give_up = Instant::now() + self.settings.render_timeout;
         let mut pause = LEASE_FIRST_PAUSE;
+        let mut watch = Watch::default();
         let outcome = loop {
-            match leases.claim(&resolved.key).await {
-                Ok(claim @ (Claim::Won | Claim::TookOver)) => {
+            match leases.claim(&resolved.key, &mut watch).await {
+                Ok((claim, Some(holding))) => {
                     self.metrics
                         .lease(if claim == Claim::Won { "won" } else { "took_over" });
                     // The holder before may have stored it and let go since
@@ -712,10 +713,10 @@ impl Renditions {
                         Ok(Some(bytes)) => Ok(from_shared(bytes, resolved)),
                         _ => self.render_and_store(resolved).await,
                     };
-                    leases.release(&resolved.key).await;
+                    leases.release(holding).await;
                     return made;
                 }
-                Ok(Claim::Held) => {}
+                Ok((_, None)) => {}
                 Err(e) => {
                     tracing::warn!(error = %e, "render lease unavailable; rendering");
                     break "unavailable";
@@ -935,7 +936,7 @@ mod tests {
             let store = |inner: &Arc<InMemory>| Store::from_object_store(inner.clone(), Duration::from_secs(5));
             Renditions::new(
                 Originals::new(store(&self.originals)),
-                Some(SharedTier::new(store(&self.shared), 1 << 20).with_leases(Duration::from_secs(60))),
+                Some(SharedTier::new(store(&self.shared), 1 << 20).with_leases(crate::cache::STALE_AFTER)),
                 Workers::new(pool.0, 4, pool.1, metrics.clone()),
                 settings,
                 metrics,
@@ -1067,7 +1068,7 @@ mod tests {
         let world = World::new().await;
         let renditions = world.instance(|settings, _| settings.render_timeout = Duration::from_millis(300));
         let resolved = resolve(&renditions, "width-90", "photo.jpg").await.expect("resolves");
-        // An instance took the lease and died.
+        // An instance took the lease and died: the lease never changes.
         let lease = object_store::path::Path::from(format!("{}/{}", crate::cache::LEASE_FOLDER, resolved.key.name()));
         world
             .shared
@@ -1083,6 +1084,25 @@ mod tests {
             "{waited:?}"
         );
         assert_eq!((leases(&renditions, "timed_out"), renders(&renditions)), (1, 1));
+        // With a longer deadline, the dead lease is taken over once it has
+        // not changed for STALE_AFTER, and the taker renders.
+        let patient = world.instance(|settings, _| settings.render_timeout = Duration::from_secs(30));
+        let resolved = resolve(&patient, "width-91", "photo.jpg").await.expect("resolves");
+        let lease = object_store::path::Path::from(format!("{}/{}", crate::cache::LEASE_FOLDER, resolved.key.name()));
+        world
+            .shared
+            .put(&lease, PutPayload::from_static(b""))
+            .await
+            .expect("lease");
+        let started = Instant::now();
+        let (_, tier) = patient.fetch(&resolved).await.expect("taken over");
+        let waited = started.elapsed();
+        assert_eq!(tier, Tier::Render);
+        assert!(
+            waited >= crate::cache::STALE_AFTER && waited < crate::cache::STALE_AFTER + Duration::from_secs(2),
+            "{waited:?}"
+        );
+        assert_eq!((leases(&patient, "took_over"), renders(&patient)), (1, 1));
     }
 
     #[tokio::test]

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use crate::cache::SharedTier;
 use crate::config::{Action, Config};
@@ -109,7 +108,7 @@ impl AppState {
             shared.map(|store| {
                 let tier = SharedTier::new(store, budget);
                 if config.render_leases {
-                    tier.with_leases(lease_ttl(config))
+                    tier.with_leases(crate::cache::STALE_AFTER)
                 } else {
                     tier
                 }
@@ -158,15 +157,6 @@ impl AppState {
     pub fn mark_stores_answered(&self) {
         self.stores_answered.store(true, Ordering::SeqCst);
     }
-}
-
-/// How long a render lease lives: the longest a render can hold it (one
-/// render timeout, with a storage call on either side) and a second more.
-fn lease_ttl(config: &Config) -> Duration {
-    config
-        .render_timeout
-        .saturating_add(config.storage_timeout.saturating_mul(2))
-        .saturating_add(Duration::from_secs(1))
 }
 
 /// The render memory budget when none is set: half of what the cgroup

@@ -13,7 +13,7 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::key::{ENCODER_VERSION, RenditionKey};
-pub use self::lease::{Claim, LEASE_FOLDER, Leases};
+pub use self::lease::{Claim, Holding, LEASE_FOLDER, Leases, STALE_AFTER, Watch};
 pub use self::memory::{Lookup, MemoryTier};
 pub use self::shared::SharedTier;
 use crate::format::OutputFormat;

@@ -33,9 +33,9 @@ impl SharedTier {
         }
     }
 
-    /// The same, with render leases that live for `ttl` at most.
-    pub fn with_leases(self, ttl: Duration) -> Self {
-        let leases = Leases::new(self.store.clone(), ttl);
+    /// The same, with render leases taken over once unchanged for `stale_after`.
+    pub fn with_leases(self, stale_after: Duration) -> Self {
+        let leases = Leases::new(self.store.clone(), stale_after);
         Self {
             leases: Some(leases),
             ..self

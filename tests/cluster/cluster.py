@@ -52,6 +52,8 @@ SHUTDOWN_DELAY = 2.0
 STORAGE_TIMEOUT = 3.0
 RENDER_TIMEOUT = 20.0
 VERSION_TTL = 2.0
+# renditiond's render leases go stale after this long unchanged (a dead holder).
+LEASE_STALE_AFTER = 5.0
 # The settings every instance runs with, besides the stores and secrets.
 # (Renders get 20 s, not 8: two cores are shared by everything here, and
 # the slow render of the rolling restart must finish.)
