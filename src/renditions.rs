@@ -1063,12 +1063,11 @@ mod tests {
         assert_eq!(world.shared_objects().await, specs.len());
     }
 
-    #[tokio::test]
-    async fn a_lease_whose_holder_is_gone_is_waited_for_at_most_one_render_timeout() {
-        let world = World::new().await;
-        let renditions = world.instance(|settings, _| settings.render_timeout = Duration::from_millis(300));
-        let resolved = resolve(&renditions, "width-90", "photo.jpg").await.expect("resolves");
-        // An instance took the lease and died: the lease never changes.
+    /// How long `renditions` takes to serve `spec` of the photo while a
+    /// dead instance holds its lease (a lease that never changes), and
+    /// where the rendition came from.
+    async fn fetch_past_a_dead_lease(world: &World, renditions: &Renditions, spec: &str) -> (Duration, Tier) {
+        let resolved = resolve(renditions, spec, "photo.jpg").await.expect("resolves");
         let lease = object_store::path::Path::from(format!("{}/{}", crate::cache::LEASE_FOLDER, resolved.key.name()));
         world
             .shared
@@ -1076,32 +1075,28 @@ mod tests {
             .await
             .expect("lease");
         let started = Instant::now();
-        let (_, tier) = renditions.fetch(&resolved).await.expect("rendered here");
-        let waited = started.elapsed();
+        let (_, tier) = renditions.fetch(&resolved).await.expect("served");
+        (started.elapsed(), tier)
+    }
+
+    #[tokio::test]
+    async fn a_dead_instances_lease_is_taken_over_or_waited_for_at_most_one_render_timeout() {
+        let world = World::new().await;
+        let hasty = world.instance(|settings, _| settings.render_timeout = Duration::from_millis(300));
+        let (waited, tier) = fetch_past_a_dead_lease(&world, &hasty, "width-90").await;
         assert_eq!(tier, Tier::Render);
         assert!(
             waited >= Duration::from_millis(300) && waited < Duration::from_secs(5),
             "{waited:?}"
         );
-        assert_eq!((leases(&renditions, "timed_out"), renders(&renditions)), (1, 1));
+        assert_eq!((leases(&hasty, "timed_out"), renders(&hasty)), (1, 1));
         // With a longer deadline, the dead lease is taken over once it has
         // not changed for STALE_AFTER, and the taker renders.
         let patient = world.instance(|settings, _| settings.render_timeout = Duration::from_secs(30));
-        let resolved = resolve(&patient, "width-91", "photo.jpg").await.expect("resolves");
-        let lease = object_store::path::Path::from(format!("{}/{}", crate::cache::LEASE_FOLDER, resolved.key.name()));
-        world
-            .shared
-            .put(&lease, PutPayload::from_static(b""))
-            .await
-            .expect("lease");
-        let started = Instant::now();
-        let (_, tier) = patient.fetch(&resolved).await.expect("taken over");
-        let waited = started.elapsed();
+        let (waited, tier) = fetch_past_a_dead_lease(&world, &patient, "width-91").await;
         assert_eq!(tier, Tier::Render);
-        assert!(
-            waited >= crate::cache::STALE_AFTER && waited < crate::cache::STALE_AFTER + Duration::from_secs(2),
-            "{waited:?}"
-        );
+        let stale = crate::cache::STALE_AFTER;
+        assert!(waited >= stale && waited < stale + Duration::from_secs(2), "{waited:?}");
         assert_eq!((leases(&patient, "took_over"), renders(&patient)), (1, 1));
     }
 
