@@ -374,10 +374,12 @@ fn balanced(text: &str) -> bool {
 }
 
 /// Whether an attribute or CSS value neither runs nor loads anything: no
-/// backslash escapes or comments, no script scheme or legacy CSS hooks, no
-/// loading function, and every `url()` a local `#id`.
+/// backslash escapes, comments or control characters (but white space), no
+/// script scheme or legacy CSS hooks, no loading function, and every
+/// `url()` a local `#id`.
 pub fn safe_value(value: &str) -> bool {
-    if value.contains('\\') || value.contains("/*") {
+    if value.contains('\\') || value.contains("/*") || value.chars().any(|c| c.is_control() && !c.is_ascii_whitespace())
+    {
         return false;
     }
     let compact: String = value
@@ -532,6 +534,8 @@ mod tests {
             "x;behavior : foo",
             "JavaScript:alert(1)",
             "url(#x\\29)",
+            "url(\u{7f}#grad)",
+            "red\u{1}",
         ] {
             assert!(!safe_value(value), "{value}");
         }
