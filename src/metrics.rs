@@ -1,6 +1,8 @@
 //! Every Prometheus metric the service exports, with its help text, and the
 //! text exposition `/metrics` serves.
 
+use std::sync::atomic::AtomicU64;
+
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -64,6 +66,12 @@ pub struct Metrics {
     pub memory_reserved: Gauge,
     /// The memory budget of renders, in bytes.
     pub memory_budget: Gauge,
+    /// Renders that run at once (`RENDITIOND_WORKERS`).
+    pub render_workers: Gauge,
+    /// Renders that may wait for a worker (`RENDITIOND_QUEUE_LENGTH`).
+    pub render_queue_capacity: Gauge,
+    /// Seconds one render may take (`RENDITIOND_RENDER_TIMEOUT`).
+    pub render_timeout_seconds: Gauge<f64, AtomicU64>,
     /// Renders abandoned at their deadline.
     pub render_timeouts: Counter,
     /// Render leases, by outcome.
@@ -88,6 +96,9 @@ impl Metrics {
         let render_queue = Gauge::default();
         let memory_reserved = Gauge::default();
         let memory_budget = Gauge::default();
+        let render_workers = Gauge::default();
+        let render_queue_capacity = Gauge::default();
+        let render_timeout_seconds = Gauge::<f64, AtomicU64>::default();
         let render_timeouts = Counter::default();
         let leases = Family::<LeaseLabels, Counter>::default();
         registry.register(
@@ -131,6 +142,21 @@ impl Metrics {
             memory_budget.clone(),
         );
         registry.register(
+            "renditiond_render_workers",
+            "Renders that run at once (RENDITIOND_WORKERS)",
+            render_workers.clone(),
+        );
+        registry.register(
+            "renditiond_render_queue_capacity",
+            "Renders that may wait for a worker before requests get 503 (RENDITIOND_QUEUE_LENGTH)",
+            render_queue_capacity.clone(),
+        );
+        registry.register(
+            "renditiond_render_timeout_seconds",
+            "Seconds one render may take (RENDITIOND_RENDER_TIMEOUT)",
+            render_timeout_seconds.clone(),
+        );
+        registry.register(
             "renditiond_render_timeouts",
             "Renders abandoned at RENDITIOND_RENDER_TIMEOUT",
             render_timeouts.clone(),
@@ -152,6 +178,9 @@ impl Metrics {
             render_queue,
             memory_reserved,
             memory_budget,
+            render_workers,
+            render_queue_capacity,
+            render_timeout_seconds,
             render_timeouts,
             leases,
         }
@@ -205,6 +234,9 @@ mod tests {
             "renditiond_render_queue_length 0",
             "renditiond_render_memory_reserved_bytes 0",
             "renditiond_render_memory_budget_bytes 0",
+            "renditiond_render_workers 0",
+            "renditiond_render_queue_capacity 0",
+            "renditiond_render_timeout_seconds 0.0",
             "renditiond_render_timeouts_total 0",
             "renditiond_render_leases_total{outcome=\"waited\"} 1",
         ] {

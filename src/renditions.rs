@@ -294,6 +294,9 @@ impl Renditions {
         settings: Settings,
         metrics: Arc<Metrics>,
     ) -> Self {
+        metrics
+            .render_timeout_seconds
+            .set(settings.render_timeout.as_secs_f64());
         Self {
             originals,
             shared,

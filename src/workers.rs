@@ -85,13 +85,18 @@ impl Workers {
         let units = usize::try_from(budget / UNIT)
             .unwrap_or(usize::MAX)
             .clamp(1, Semaphore::MAX_PERMITS);
+        let queue = queue.min(MAX_PLACES);
         metrics.memory_budget.set(i64::try_from(budget).unwrap_or(i64::MAX));
+        metrics.render_workers.set(i64::try_from(workers).unwrap_or(i64::MAX));
+        metrics
+            .render_queue_capacity
+            .set(i64::try_from(queue).unwrap_or(i64::MAX));
         Self {
             running: Arc::new(Semaphore::new(workers)),
             memory: Arc::new(Semaphore::new(units)),
             budget: units as u64 * UNIT,
             admitted: Arc::new(AtomicUsize::new(0)),
-            capacity: workers + queue.min(MAX_PLACES),
+            capacity: workers + queue,
             workers,
             metrics,
         }
