@@ -107,6 +107,11 @@ pub struct ServeArgs {
     /// from the cgroup memory limit, else 1 GiB).
     #[arg(long, env = "RENDITIOND_MEMORY_BUDGET")]
     pub memory_budget: Option<String>,
+    /// Bytes of the memory budget that keep decoded originals for the next
+    /// renders of the same original (default: 64 MiB or a quarter of the
+    /// budget, whichever is less; at most half).
+    #[arg(long, env = "RENDITIOND_DECODED_CACHE_BYTES")]
+    pub decoded_cache_bytes: Option<String>,
     /// Wagtail's SECRET_KEY (comma-separated for rotation: the first signs,
     /// all verify); with the database URL it turns on the /images/ route.
     #[arg(long, env = "RENDITIOND_WAGTAIL_SECRET_KEY", hide_env_values = true)]
@@ -238,6 +243,8 @@ pub struct Config {
     /// Bytes of memory renders may use; `None`: derive it from the cgroup
     /// limit at start.
     pub memory_budget: Option<u64>,
+    /// Bytes of the budget for decoded originals; `None`: the default.
+    pub decoded_cache_bytes: Option<u64>,
     /// The Wagtail site, when the /images/ route is on.
     pub wagtail: Option<WagtailConfig>,
     /// Bearer token of POST /v1/plan, when it is on.
@@ -292,6 +299,8 @@ pub mod bounds {
     pub const QUALITY: (u8, u8) = (0, 100);
     /// `RENDITIOND_MEMORY_BUDGET`: 16 MiB to 1 TiB.
     pub const MEMORY_BUDGET: (u64, u64) = (16 << 20, 1 << 40);
+    /// `RENDITIOND_DECODED_CACHE_BYTES` (at most half the budget at start).
+    pub const DECODED_CACHE_BYTES: (u64, u64) = (0, 1 << 40);
     /// `RENDITIOND_VERSION_TTL`, seconds.
     pub const VERSION_TTL: (f64, f64) = (0.0, 86_400.0);
     /// `RENDITIOND_STORAGE_TIMEOUT`, seconds.
@@ -592,6 +601,14 @@ impl Config {
             None | Some("") => None,
             Some(text) => Some(number("RENDITIOND_MEMORY_BUDGET", text, bounds::MEMORY_BUDGET)?),
         };
+        let decoded_cache_bytes = match args.decoded_cache_bytes.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(number(
+                "RENDITIOND_DECODED_CACHE_BYTES",
+                text,
+                bounds::DECODED_CACHE_BYTES,
+            )?),
+        };
         let wagtail = wagtail(args)?;
         let api_token = match args.api_token.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -644,6 +661,7 @@ impl Config {
                 bounds::RENDER_TIMEOUT,
             )?,
             memory_budget,
+            decoded_cache_bytes,
             wagtail,
             api_token,
             shutdown_delay: seconds(
@@ -835,6 +853,7 @@ mod tests {
             (&["--memory-budget", "1099511627777"], "RENDITIOND_MEMORY_BUDGET"),
             (&["--memory-budget", "1000"], "RENDITIOND_MEMORY_BUDGET"),
             (&["--memory-budget", "lots"], "RENDITIOND_MEMORY_BUDGET"),
+            (&["--decoded-cache-bytes", "many"], "RENDITIOND_DECODED_CACHE_BYTES"),
             (&["--spec-max-bytes", "15"], "RENDITIOND_SPEC_MAX_BYTES"),
             (&["--spec-max-bytes", "4097"], "RENDITIOND_SPEC_MAX_BYTES"),
             (&["--spec-max-operations", "0"], "RENDITIOND_SPEC_MAX_OPERATIONS"),
@@ -861,7 +880,7 @@ mod tests {
         let c = config(&[]).expect("defaults are valid");
         assert_eq!(c.spec_limits, SpecLimits::default());
         assert_eq!(c.render_timeout, Duration::from_secs(8));
-        assert_eq!(c.memory_budget, None);
+        assert_eq!((c.memory_budget, c.decoded_cache_bytes), (None, None));
         assert_eq!(c.storage_timeout, Duration::from_secs(10));
         let c = config(&[
             "--spec-max-bytes",

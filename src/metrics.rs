@@ -30,6 +30,20 @@ pub struct FormatLabels {
     pub format: &'static str,
 }
 
+/// Upper bounds of the render stage time buckets, in seconds.
+const STAGE_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Labels of a render stage.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StageLabels {
+    /// `fetch`, `decode`, `resize`, `encode` or `store`.
+    pub stage: &'static str,
+    /// The output format.
+    pub format: &'static str,
+}
+
 /// Labels of a cache lookup.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CacheLabels {
@@ -54,6 +68,8 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// Time spent rendering (decode to encode), by output format.
     pub render_seconds: Family<FormatLabels, Histogram>,
+    /// Time spent in each stage of renders, by stage and output format.
+    pub render_stages: Family<StageLabels, Histogram>,
     /// Cache lookups, by tier and result.
     pub cache: Family<CacheLabels, Counter>,
     /// Response body bytes sent.
@@ -90,6 +106,7 @@ impl Metrics {
         let mut registry = Registry::default();
         let requests = Family::<RequestLabels, Counter>::default();
         let render_seconds = Family::<FormatLabels, Histogram>::new_with_constructor(|| Histogram::new(RENDER_BUCKETS));
+        let render_stages = Family::<StageLabels, Histogram>::new_with_constructor(|| Histogram::new(STAGE_BUCKETS));
         let cache = Family::<CacheLabels, Counter>::default();
         let served_bytes = Counter::default();
         let renders_in_flight = Gauge::default();
@@ -110,6 +127,12 @@ impl Metrics {
             "renditiond_render_duration_seconds",
             "Time to render one rendition (decode, resize, encode), by output format",
             render_seconds.clone(),
+        );
+        registry.register(
+            "renditiond_render_stage_duration_seconds",
+            "Time renders spent in each stage, by stage (fetch: reading the original; decode; resize: \
+             crop, resize, orient and flatten; encode; store: writing to the shared store) and output format",
+            render_stages.clone(),
         );
         registry.register(
             "renditiond_cache_lookups",
@@ -172,6 +195,7 @@ impl Metrics {
             registry,
             requests,
             render_seconds,
+            render_stages,
             cache,
             served_bytes,
             renders_in_flight,
@@ -189,6 +213,13 @@ impl Metrics {
     /// Counts one render lease's outcome.
     pub fn lease(&self, outcome: &'static str) {
         self.leases.get_or_create(&LeaseLabels { outcome }).inc();
+    }
+
+    /// Observes the time one render spent in one stage.
+    pub fn stage(&self, stage: &'static str, format: &'static str, took: std::time::Duration) {
+        self.render_stages
+            .get_or_create(&StageLabels { stage, format })
+            .observe(took.as_secs_f64());
     }
 
     /// Counts one cache lookup.
@@ -224,10 +255,12 @@ mod tests {
             .observe(0.02);
         m.cache_lookup("memory", false);
         m.lease("waited");
+        m.stage("decode", "jpeg", std::time::Duration::from_millis(3));
         let text = m.encode();
         for line in [
             "renditiond_http_requests_total{route=\"rendition\",status=\"200\"} 1",
             "renditiond_render_duration_seconds_count{format=\"webp\"} 1",
+            "renditiond_render_stage_duration_seconds_bucket{le=\"0.005\",stage=\"decode\",format=\"jpeg\"} 1",
             "renditiond_cache_lookups_total{tier=\"memory\",result=\"miss\"} 1",
             "renditiond_served_bytes_total 0",
             "renditiond_renders_in_flight 0",

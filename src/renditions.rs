@@ -20,7 +20,12 @@ use bytes::Bytes;
 use moka::future::Cache;
 use thiserror::Error;
 
-use crate::cache::{CachedRendition, Claim, Leases, Lookup, MemoryTier, RenditionKey, SharedTier, Tier, Watch};
+use futures_util::stream::{self, StreamExt};
+
+use crate::cache::{
+    CachedRendition, Claim, DecodeKey, DecodedOriginal, DecodedOriginals, Leases, Lookup, MemoryTier, RenditionKey,
+    SharedTier, Tier, Watch,
+};
 use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
@@ -232,6 +237,9 @@ impl SourceInfo {
     }
 }
 
+/// What warming one rendition did, or why it failed.
+pub type WarmAnswer = Result<(Resolved, Warmed), RenditionError>;
+
 /// Whether a warmed rendition was in the caches already, or was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Warmed {
@@ -267,6 +275,8 @@ pub struct Settings {
     pub output: Output,
     /// The memory tier's size in bytes.
     pub memory_bytes: u64,
+    /// Bytes of decoded originals kept for the next renders of the same.
+    pub decoded_bytes: u64,
     /// How long one render may run.
     pub render_timeout: Duration,
 }
@@ -279,6 +289,7 @@ pub struct Renditions {
     sources: Cache<StorageKey, SourceInfo>,
     last_known: Cache<StorageKey, SourceInfo>,
     memory: MemoryTier<RenditionError>,
+    decoded: DecodedOriginals,
     published: Cache<RenditionKey, Tier>,
     workers: Workers,
     settings: Settings,
@@ -311,6 +322,7 @@ impl Renditions {
                 .time_to_live(LAST_KNOWN_TTL)
                 .build(),
             memory: MemoryTier::new(settings.memory_bytes),
+            decoded: DecodedOriginals::new(settings.decoded_bytes),
             published: Cache::builder()
                 .max_capacity(PUBLISHED_CACHE_BYTES)
                 .weigher(|key: &RenditionKey, _: &Tier| {
@@ -458,11 +470,12 @@ impl Renditions {
     }
 
     /// Puts the renditions of `requests`, all of one original, into the
-    /// caches (memory, and the shared store when there is one), reading and
-    /// probing the original once and rendering every missing one in one job
-    /// on one worker ([`pipeline::render_all`]: a decode per shrink factor,
-    /// not per spec). Each answer, in order, says whether it was there already.
-    pub async fn warm(&self, requests: Vec<Request>) -> Vec<Result<(Resolved, Warmed), RenditionError>> {
+    /// caches (memory, and the shared store when there is one), rendering
+    /// the missing ones `parallel` at a time. They share decodes through
+    /// the decoded originals: the first of each shrink-on-load factor starts
+    /// first, the largest first, and the others follow. Each answer, in
+    /// order, says whether it was there already.
+    pub async fn warm(&self, requests: Vec<Request>, parallel: usize) -> Vec<WarmAnswer> {
         let mut answers = Vec::with_capacity(requests.len());
         for request in requests {
             answers.push(self.resolve(request).await.map(|r| (r, Warmed::Cached)));
@@ -472,28 +485,38 @@ impl Renditions {
             if let Ok((resolved, _)) = answer
                 && !self.is_cached(resolved).await
             {
-                missing.push(i);
+                missing.push((i, resolved.clone()));
             }
         }
-        if missing.is_empty() {
-            return answers;
-        }
-        let batch: Vec<Resolved> = missing
-            .iter()
-            .filter_map(|&i| answers[i].as_ref().ok().map(|(r, _)| r.clone()))
+        // The first of each factor, largest decode first, then the rest.
+        let mut seen = Vec::new();
+        let mut order: Vec<(bool, Option<u32>, usize, Resolved)> = missing
+            .into_iter()
+            .map(|(i, resolved)| {
+                let factor = self.decode_factor(&resolved);
+                let repeat = seen.contains(&factor);
+                seen.push(factor);
+                (repeat, factor, i, resolved)
+            })
             .collect();
-        let rendered = match self.render_batch(&batch).await {
-            Ok(rendered) => rendered,
-            Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
-        };
-        for (&i, (resolved, made)) in missing.iter().zip(batch.into_iter().zip(rendered)) {
-            answers[i] = match made {
-                Ok(bytes) => {
-                    self.keep(&resolved, bytes).await;
-                    Ok((resolved, Warmed::Rendered))
-                }
-                Err(e) => Err(e),
-            };
+        order.sort_by_key(|&(repeat, factor, i, _)| (repeat, factor, i));
+        let made: Vec<(usize, WarmAnswer)> = stream::iter(order)
+            .map(|(_, _, i, resolved)| async move {
+                let made = self.fetch(&resolved).await.map(|(_, tier)| {
+                    let how = if tier == Tier::Render {
+                        Warmed::Rendered
+                    } else {
+                        Warmed::Cached
+                    };
+                    (resolved, how)
+                });
+                (i, made)
+            })
+            .buffer_unordered(parallel.max(1))
+            .collect()
+            .await;
+        for (i, answer) in made {
+            answers[i] = answer;
         }
         answers
     }
@@ -524,117 +547,15 @@ impl Renditions {
         let Some(shared) = &self.shared else {
             return false;
         };
-        match shared.put(&resolved.key, bytes.clone(), resolved.format).await {
+        let started = Instant::now();
+        let put = shared.put(&resolved.key, bytes.clone(), resolved.format).await;
+        self.metrics.stage("store", resolved.format.name(), started.elapsed());
+        match put {
             Ok(()) => true,
             Err(e) => {
                 tracing::warn!(error = %e, key = resolved.key.name(), "cannot store the rendition");
                 false
             }
-        }
-    }
-
-    /// Stores a rendition made outside a request: the shared store, then memory.
-    async fn keep(&self, resolved: &Resolved, bytes: Bytes) {
-        let stored = self.store_shared(resolved, &bytes).await;
-        let rendition = Arc::new(CachedRendition {
-            bytes,
-            format: resolved.format,
-            origin: Tier::Render,
-            stored,
-        });
-        let (kept, _) = self
-            .memory
-            .get_or_make(&resolved.key, move || async move { Ok(rendition) })
-            .await;
-        if let Err(e) = kept {
-            tracing::warn!(error = %e, "cannot keep a warmed rendition in memory");
-        }
-    }
-
-    /// Renders every one of `batch` (one original) in one job: the memory of
-    /// the costliest reserved, the original read once, a deadline of one
-    /// render timeout per rendition.
-    async fn render_batch(&self, batch: &[Resolved]) -> Result<Vec<Result<Bytes, RenditionError>>, RenditionError> {
-        let Some(first) = batch.first() else {
-            return Ok(Vec::new());
-        };
-        let mut ticket = self.workers.admit()?;
-        let cost = batch.iter().map(|r| self.memory_cost(r)).max().unwrap_or(0);
-        ticket.reserve(cost).await?;
-        let key = &first.request.key;
-        let original = self
-            .originals
-            .read(key, &first.source.version, self.settings.max_source_bytes)
-            .await;
-        if matches!(original, Err(StoreError::Changed)) {
-            self.sources.invalidate(key).await;
-        }
-        let original = original.map_err(|e| RenditionError::store(key, e))?;
-        let requests: Vec<Request> = batch.iter().map(|r| r.request.clone()).collect();
-        let formats: Vec<OutputFormat> = batch.iter().map(|r| r.format).collect();
-        let labels: Vec<&'static str> = formats.iter().map(|f| f.name()).collect();
-        let (limits, output) = (self.settings.limits, self.settings.output.clone());
-        let timeout = self
-            .settings
-            .render_timeout
-            .saturating_mul(u32::try_from(batch.len()).unwrap_or(u32::MAX));
-        let started = Instant::now();
-        let ran = ticket
-            .run(
-                timeout,
-                move |deadline| -> Result<Vec<Result<Bytes, RenditionError>>, RenditionError> {
-                    let probe = pipeline::probe(&original, &limits)?;
-                    let mut plans = Vec::with_capacity(requests.len());
-                    let mut planned = Vec::with_capacity(requests.len());
-                    for request in &requests {
-                        match plan_for(&probe, request, &output) {
-                            Ok(plan) => {
-                                planned.push(Ok(plans.len()));
-                                plans.push(plan);
-                            }
-                            Err(e) => planned.push(Err(e)),
-                        }
-                    }
-                    let mut rendered = pipeline::render_all(&original, &probe, &plans, &limits, &deadline).into_iter();
-                    Ok(planned
-                        .into_iter()
-                        .zip(formats)
-                        .map(|(plan, format)| {
-                            plan.and_then(|_| {
-                                rendered
-                                    .next()
-                                    .unwrap_or(Err(PipelineError::TimedOut))
-                                    .map_err(Into::into)
-                            })
-                            .and_then(|r| {
-                                if r.format == format {
-                                    Ok(Bytes::from(r.bytes))
-                                } else {
-                                    Err(RenditionError::Worker(format!(
-                                        "planned {format} but rendered {}",
-                                        r.format
-                                    )))
-                                }
-                            })
-                        })
-                        .collect())
-                },
-            )
-            .await;
-        // Each rendition of the batch counts as a render of its share of the time.
-        let share = started.elapsed().as_secs_f64() / labels.len().max(1) as f64;
-        for format in labels {
-            self.metrics
-                .render_seconds
-                .get_or_create(&FormatLabels { format })
-                .observe(share);
-        }
-        match ran.map_err(RenditionError::from).and_then(|r| r) {
-            Err(RenditionError::TimedOut | RenditionError::Pipeline(PipelineError::TimedOut)) => {
-                self.metrics.render_timeouts.inc();
-                Err(RenditionError::TimedOut)
-            }
-            other => other,
         }
     }
 
@@ -765,22 +686,26 @@ impl Renditions {
         let mut ticket = self.workers.admit()?;
         let request = &resolved.request;
         ticket.reserve(self.memory_cost(resolved)).await?;
-        let original = self
-            .originals
-            .read(&request.key, &resolved.source.version, self.settings.max_source_bytes)
-            .await;
-        if matches!(original, Err(StoreError::Changed)) {
-            // Replaced since it was inspected: look again next time.
-            self.sources.invalidate(&request.key).await;
-        }
-        let original = original.map_err(|e| RenditionError::store(&request.key, e))?;
+        let format = resolved.format.name();
+        // Decoded a moment ago for another size: the original is not read.
+        let input = match self.decoded_original(resolved) {
+            Some(decoded) => RenderInput::Decoded(decoded),
+            None => {
+                let started = Instant::now();
+                let original = self.read_original(resolved).await?;
+                self.metrics.stage("fetch", format, started.elapsed());
+                RenderInput::Bytes(original)
+            }
+        };
         let job = RenderJob {
-            original,
+            input,
             request: request.clone(),
+            version: resolved.source.version.clone(),
+            decoded: self.decoded.clone(),
             limits: self.settings.limits,
             output: self.settings.output.clone(),
         };
-        let (metrics, format) = (self.metrics.clone(), resolved.format);
+        let metrics = self.metrics.clone();
         // Timed on the worker, whoever still waits for it: the wait for a
         // worker is not render time.
         let ran = ticket
@@ -789,8 +714,22 @@ impl Renditions {
                 let rendition = job.run(&deadline);
                 metrics
                     .render_seconds
-                    .get_or_create(&FormatLabels { format: format.name() })
+                    .get_or_create(&FormatLabels { format })
                     .observe(started.elapsed().as_secs_f64());
+                if let Ok(rendition) = &rendition {
+                    let stages = &rendition.stages;
+                    for (stage, took) in [
+                        ("decode", stages.decode),
+                        ("resize", stages.resize),
+                        ("encode", stages.encode),
+                    ] {
+                        // A stage that did not run (a decode kept from
+                        // before) is not observed.
+                        if !took.is_zero() {
+                            metrics.stage(stage, format, took);
+                        }
+                    }
+                }
                 rendition
             })
             .await;
@@ -808,6 +747,35 @@ impl Renditions {
             )));
         }
         Ok(Bytes::from(rendition.bytes))
+    }
+
+    /// The original of `resolved`, read whole (within the byte limit).
+    async fn read_original(&self, resolved: &Resolved) -> Result<Bytes, RenditionError> {
+        let key = &resolved.request.key;
+        let original = self
+            .originals
+            .read(key, &resolved.source.version, self.settings.max_source_bytes)
+            .await;
+        if matches!(original, Err(StoreError::Changed)) {
+            // Replaced since it was inspected: look again next time.
+            self.sources.invalidate(key).await;
+        }
+        original.map_err(|e| RenditionError::store(key, e))
+    }
+
+    /// The decoded original `resolved` can be made from, if one is kept.
+    fn decoded_original(&self, resolved: &Resolved) -> Option<Arc<DecodedOriginal>> {
+        let shrink = self.decode_factor(resolved)?;
+        self.decoded
+            .find(&resolved.request.key, &resolved.source.version, shrink)
+    }
+
+    /// The shrink-on-load factor the render of `resolved` decodes with, when
+    /// the headers of the version lookup tell (not for SVG).
+    fn decode_factor(&self, resolved: &Resolved) -> Option<u32> {
+        let probe = resolved.source.probe.as_ref()?;
+        let plan = plan_for(probe, &resolved.request, &self.settings.output).ok()?;
+        pipeline::shrink(probe, &plan, &self.settings.limits).ok()?
     }
 
     /// The most memory the render of `resolved` may use: from its headers
@@ -839,20 +807,62 @@ impl Renditions {
 
 /// The CPU part of a render: probe, plan, pipeline.
 struct RenderJob {
-    original: Bytes,
+    input: RenderInput,
     request: Request,
+    version: SourceVersion,
+    decoded: DecodedOriginals,
     limits: Limits,
     output: Output,
 }
 
+/// What a render starts from.
+enum RenderInput {
+    /// The original's bytes.
+    Bytes(Bytes),
+    /// The original decoded for another rendition.
+    Decoded(Arc<DecodedOriginal>),
+}
+
 impl RenderJob {
     fn run(self, deadline: &Deadline) -> Result<pipeline::Rendition, RenditionError> {
-        let probe = pipeline::probe(&self.original, &self.limits)?;
+        let original = match &self.input {
+            RenderInput::Decoded(decoded) => return self.render_decoded(decoded, deadline),
+            RenderInput::Bytes(bytes) => bytes,
+        };
+        let probe = pipeline::probe(original, &self.limits)?;
         deadline.check()?;
         let plan = plan_for(&probe, &self.request, &self.output)?;
-        Ok(pipeline::render_until(
-            &self.original,
-            &probe,
+        let Some(shrink) = pipeline::shrink(&probe, &plan, &self.limits)? else {
+            return Ok(pipeline::render_until(original, &probe, &plan, &self.limits, deadline)?);
+        };
+        let mut took = Duration::ZERO;
+        let decoded = match self.decoded.find(&self.request.key, &self.version, shrink) {
+            Some(decoded) => decoded,
+            None => {
+                let key = DecodeKey::new(&self.request.key, &self.version, shrink);
+                self.decoded.get_or_decode(key, || {
+                    let started = Instant::now();
+                    let pixels = pipeline::decode_original(original, &probe, shrink, &self.limits)?;
+                    took = started.elapsed();
+                    Ok(DecodedOriginal { probe, pixels })
+                })?
+            }
+        };
+        let mut rendition = self.render_decoded(&decoded, deadline)?;
+        rendition.stages.decode = took;
+        Ok(rendition)
+    }
+
+    fn render_decoded(
+        &self,
+        decoded: &DecodedOriginal,
+        deadline: &Deadline,
+    ) -> Result<pipeline::Rendition, RenditionError> {
+        deadline.check()?;
+        let plan = plan_for(&decoded.probe, &self.request, &self.output)?;
+        Ok(pipeline::render_decoded(
+            &decoded.pixels,
+            &decoded.probe,
             &plan,
             &self.limits,
             deadline,
@@ -931,6 +941,7 @@ mod tests {
                 limits: Limits::default(),
                 output: Output::default(),
                 memory_bytes: 1 << 20,
+                decoded_bytes: 16 << 20,
                 render_timeout: Duration::from_secs(10),
             };
             let mut pool = (2, 1 << 30);
@@ -1025,6 +1036,86 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         let (_, tier) = renditions.fetch(&resolved).await.expect("kept");
         assert_eq!((tier, renders(&renditions)), (Tier::Memory, 1));
+    }
+
+    /// Observations of `stage` in the metrics, whatever the format.
+    fn stages(renditions: &Renditions, stage: &str) -> u64 {
+        let prefix = format!("renditiond_render_stage_duration_seconds_count{{stage=\"{stage}\",");
+        renditions
+            .metrics
+            .encode()
+            .lines()
+            .filter(|l| l.starts_with(&prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
+    }
+
+    async fn fetch_bytes(renditions: &Renditions, spec: &str) -> Bytes {
+        let resolved = resolve(renditions, spec, "photo.jpg").await.expect("resolves");
+        renditions.fetch(&resolved).await.expect("renders").0.bytes.clone()
+    }
+
+    #[tokio::test]
+    async fn renditions_of_one_original_share_its_decode() {
+        // 600×400: fill-30x20 and fill-31x20 decode it shrunk 1/8, width-100 1/2.
+        let kept = World::new().await.instance(|_, _| {});
+        let a = fetch_bytes(&kept, "fill-30x20").await;
+        let b = fetch_bytes(&kept, "fill-31x20|format-webp").await;
+        assert_eq!(
+            (renders(&kept), stages(&kept, "decode"), stages(&kept, "fetch")),
+            (2, 1, 1)
+        );
+        for stage in ["resize", "encode", "store"] {
+            assert_eq!(stages(&kept, stage), 2, "{stage}");
+        }
+        // The same bytes as when each decodes the original.
+        let apart = World::new().await.instance(|settings, _| settings.decoded_bytes = 0);
+        assert_eq!(fetch_bytes(&apart, "fill-30x20").await, a);
+        assert_eq!(fetch_bytes(&apart, "fill-31x20|format-webp").await, b);
+        assert_eq!((renders(&apart), stages(&apart, "decode")), (2, 2));
+        // Another factor decodes again.
+        fetch_bytes(&kept, "width-100").await;
+        assert_eq!(stages(&kept, "decode"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_larger_decode_serves_smaller_renditions() {
+        let renditions = World::new().await.instance(|_, _| {});
+        fetch_bytes(&renditions, "width-300").await;
+        let small = fetch_bytes(&renditions, "fill-30x20").await;
+        assert_eq!((renders(&renditions), stages(&renditions, "decode")), (2, 1));
+        let decoded = image::load_from_memory(&small).expect("a JPEG");
+        assert_eq!((decoded.width(), decoded.height()), (30, 20));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn warming_decodes_once_per_factor() {
+        let renditions = World::new().await.instance(|_, _| {});
+        fetch_bytes(&renditions, "fill-31x20").await;
+        let specs = [
+            "fill-30x20",
+            "width-100",
+            "width-300",
+            "fill-31x20",
+            "width-310|format-webp",
+            "width-120",
+        ];
+        let requests = specs
+            .iter()
+            .map(|spec| Request::parse(spec, "photo.jpg", &SpecLimits::default()).expect("a spec"))
+            .collect();
+        let warmed: Vec<Warmed> = renditions
+            .warm(requests, 2)
+            .await
+            .into_iter()
+            .map(|answer| answer.expect("warmed").1)
+            .collect();
+        use Warmed::{Cached, Rendered};
+        assert_eq!(warmed, [Rendered, Rendered, Rendered, Cached, Rendered, Rendered]);
+        // 1/8 before; 1/1, and 1/2 unless width-300's decode came first.
+        let decodes = stages(&renditions, "decode");
+        assert!((2..=3).contains(&decodes), "{decodes} decodes");
+        assert_eq!(renders(&renditions), 6);
     }
 
     /// Lease outcomes counted in the metrics.

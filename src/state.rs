@@ -16,6 +16,10 @@ use crate::svg::SvgLimits;
 use crate::wagtail::{ImageTable, WagtailSigner, WagtailSite};
 use crate::workers::Workers;
 
+/// Bytes of decoded originals kept by default (at most a quarter of the
+/// memory budget): a 12-megapixel photo decoded whole, and then some.
+const DEFAULT_DECODED_BYTES: u64 = 64 << 20;
+
 /// The shared state of the server.
 #[derive(Debug)]
 pub struct AppState {
@@ -70,7 +74,14 @@ impl AppState {
         let budget = config
             .memory_budget
             .unwrap_or_else(|| default_memory_budget(cgroup_memory_limit(), config.memory_cache_bytes));
-        let workers = Workers::new(config.workers, config.queue_length, budget, metrics.clone());
+        // Decoded originals kept for the next renders are memory the renders
+        // do not reserve: they get the rest of the budget.
+        let decoded_bytes = config
+            .decoded_cache_bytes
+            .unwrap_or((budget / 4).min(DEFAULT_DECODED_BYTES))
+            .min(budget / 2);
+        let render_budget = budget - decoded_bytes;
+        let workers = Workers::new(config.workers, config.queue_length, render_budget, metrics.clone());
         let settings = Settings {
             version_ttl: config.version_ttl,
             max_source_bytes: config.max_source_bytes,
@@ -80,12 +91,13 @@ impl AppState {
                 // A rasterization reserves all it may allocate: at most a
                 // quarter of the budget, so that others run beside it.
                 svg: SvgLimits {
-                    max_raster_bytes: config.svg_limits.max_raster_bytes.min(budget / 4),
+                    max_raster_bytes: config.svg_limits.max_raster_bytes.min(render_budget / 4),
                     ..config.svg_limits
                 },
             },
             output: config.output.clone(),
             memory_bytes: config.memory_cache_bytes,
+            decoded_bytes,
             render_timeout: config.render_timeout,
         };
         let wagtail = match &config.wagtail {

@@ -1,8 +1,10 @@
 //! Rendition caching: identity ([`RenditionKey`]), the in-memory tier and the
-//! shared tier in object storage. Single flight comes from the memory tier:
+//! shared tier in object storage, and [`DecodedOriginals`] for the renders
+//! of one original. Single flight comes from the memory tier:
 //! concurrent requests for one missing rendition wait on one detached render;
 //! across instances, from render [`Leases`] in the shared store.
 
+mod decoded;
 mod key;
 mod lease;
 mod memory;
@@ -12,6 +14,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
+pub use self::decoded::{DecodeKey, DecodedOriginal, DecodedOriginals};
 pub use self::key::{ENCODER_VERSION, RenditionKey};
 pub use self::lease::{Claim, Holding, LEASE_FOLDER, Leases, STALE_AFTER, Watch};
 pub use self::memory::{Lookup, MemoryTier};

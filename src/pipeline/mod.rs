@@ -27,6 +27,8 @@ mod rasterize;
 mod resize;
 mod sniff;
 
+use std::time::{Duration, Instant};
+
 use image::metadata::Orientation;
 
 pub use self::bitmap::{Bitmap, Layout};
@@ -142,6 +144,27 @@ pub struct Rendition {
     pub width: u32,
     /// Pixel height (of the largest frame, for ICO).
     pub height: u32,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// The time one render spent in each step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stages {
+    /// Decoding the original (zero when its pixels were decoded already).
+    pub decode: Duration,
+    /// Cropping, resizing, orienting and flattening (rasterizing, for SVG).
+    pub resize: Duration,
+    /// Encoding.
+    pub encode: Duration,
+}
+
+/// Runs `step`, adding the time it took to `total`.
+fn timed<T>(total: &mut Duration, step: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let done = step();
+    *total += started.elapsed();
+    done
 }
 
 /// Whether originals in `format` can be decoded (HEIC and TIFF cannot yet).
@@ -262,62 +285,67 @@ pub fn render_until(
         Probed::Raster(header) => header,
         Probed::Svg(document) => return render_vector(document, plan, (width, height), limits, deadline),
     };
-    let decoded = decode(bytes, probe.format, header, shrink_for(header, plan), limits)?;
+    let mut stages = Stages::default();
+    let decoded = timed(&mut stages.decode, || {
+        decode(bytes, probe.format, header, shrink_for(header, plan), limits)
+    })?;
     deadline.check()?;
-    let resized = crop_resize(&decoded, header, plan, (width, height))?;
+    let resized = timed(&mut stages.resize, || {
+        crop_resize(&decoded, header, plan, (width, height))
+    })?;
     // The decoded pixels are the largest buffer: gone before encoding.
     let Decoded { icc, .. } = decoded;
-    finish(resized, header, plan, icc.as_deref(), deadline)
+    finish(resized, header, plan, icc.as_deref(), deadline, stages)
 }
 
-/// The renditions of one original for every plan, in order: each raster
-/// original is decoded once per shrink-on-load factor the plans need (so
-/// the pixels are the same as [`render_until`]'s, plan by plan), not once
-/// per plan. Stops at the first check after `deadline`; the plans not done
-/// by then are [`PipelineError::TimedOut`].
-pub fn render_all(
-    bytes: &[u8],
+/// The shrink-on-load factor `plan` needs of the raster original `probe`
+/// describes (1 but for JPEG), once the rendition is known to be one
+/// renditiond can make; `None` for an SVG original, which is not decoded.
+pub fn shrink(probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Option<u32>, PipelineError> {
+    pixel_size(probe, plan, limits)?;
+    Ok(match &probe.source {
+        Probed::Raster(header) => Some(shrink_for(header, plan)),
+        Probed::Svg(_) => None,
+    })
+}
+
+/// Decodes the raster original `probe` describes, shrunk on load by
+/// `shrink` (from [`shrink`]), for [`render_decoded`] to use with every
+/// plan of that factor.
+pub fn decode_original(bytes: &[u8], probe: &Probe, shrink: u32, limits: &Limits) -> Result<Decoded, PipelineError> {
+    match &probe.source {
+        Probed::Raster(header) => decode(bytes, probe.format, header, shrink, limits),
+        Probed::Svg(_) => Err(PipelineError::UnsupportedSource(probe.format)),
+    }
+}
+
+/// Renders `plan` from pixels [`decode_original`] made of the original
+/// `probe` describes, at the factor the plan needs or a smaller one. At the
+/// factor [`shrink`] gives, the pixels are the same as [`render_until`]'s
+/// from the original's bytes.
+pub fn render_decoded(
+    decoded: &Decoded,
     probe: &Probe,
-    plans: &[Plan],
+    plan: &Plan,
     limits: &Limits,
     deadline: &Deadline,
-) -> Vec<Result<Rendition, PipelineError>> {
+) -> Result<Rendition, PipelineError> {
+    deadline.check()?;
+    let size = pixel_size(probe, plan, limits)?;
     let Probed::Raster(header) = &probe.source else {
-        return plans
-            .iter()
-            .map(|plan| render_until(bytes, probe, plan, limits, deadline))
-            .collect();
+        return Err(PipelineError::UnsupportedSource(probe.format));
     };
-    let mut results: Vec<Option<Result<Rendition, PipelineError>>> = plans.iter().map(|_| None).collect();
-    let mut pending: Vec<(usize, u32, (u32, u32))> = Vec::with_capacity(plans.len());
-    for (i, plan) in plans.iter().enumerate() {
-        match pixel_size(probe, plan, limits) {
-            Ok(size) => pending.push((i, shrink_for(header, plan), size)),
-            Err(e) => results[i] = Some(Err(e)),
-        }
+    // Pixels shrunk less than the plan allows serve it too (resized more).
+    if decoded.shrink > shrink_for(header, plan) {
+        return Err(PipelineError::Resize(format!(
+            "pixels shrunk 1/{} on load for a plan that needs 1/{}",
+            decoded.shrink,
+            shrink_for(header, plan)
+        )));
     }
-    let mut shrinks: Vec<u32> = pending.iter().map(|&(_, shrink, _)| shrink).collect();
-    shrinks.sort_unstable();
-    shrinks.dedup();
-    for shrink in shrinks {
-        let decoded = deadline
-            .check()
-            .and_then(|()| decode(bytes, probe.format, header, shrink, limits));
-        for &(i, _, size) in pending.iter().filter(|p| p.1 == shrink) {
-            let plan = &plans[i];
-            results[i] = Some(match &decoded {
-                Ok(decoded) => deadline.check().and_then(|()| {
-                    let resized = crop_resize(decoded, header, plan, size)?;
-                    finish(resized, header, plan, decoded.icc.as_deref(), deadline)
-                }),
-                Err(e) => Err(e.clone()),
-            });
-        }
-    }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or(Err(PipelineError::TimedOut)))
-        .collect()
+    let mut stages = Stages::default();
+    let resized = timed(&mut stages.resize, || crop_resize(decoded, header, plan, size))?;
+    finish(resized, header, plan, decoded.icc.as_deref(), deadline, stages)
 }
 
 /// The rendition's pixel size, once it is known to be one renditiond can
@@ -356,8 +384,11 @@ fn render_vector(
             format,
             width,
             height,
+            stages: Stages::default(),
         });
     }
+    let mut stages = Stages::default();
+    let started = Instant::now();
     let pixels = rasterize::rasterize(&document.rendition(plan), width, height, &svg_limits(limits), &|| {
         deadline.passed()
     })
@@ -367,7 +398,10 @@ fn render_vector(
         rasterize::RasterError::Failed(reason) => PipelineError::undecodable(SourceFormat::Svg, reason),
     })?;
     let flat = flatten::flatten(pixels, None, plan.background, format);
-    encode(flat, plan.encoding, None)
+    stages.resize = started.elapsed();
+    let mut rendition = timed(&mut stages.encode, || encode(flat, plan.encoding, None))?;
+    rendition.stages = stages;
+    Ok(rendition)
 }
 
 /// The plan's crop of decoded pixels, resized to its output size (still in
@@ -391,12 +425,16 @@ fn finish(
     plan: &Plan,
     icc: Option<&[u8]>,
     deadline: &Deadline,
+    mut stages: Stages,
 ) -> Result<Rendition, PipelineError> {
     deadline.check()?;
-    let oriented = orient::apply(header.orientation, resized);
-    let flat = flatten::flatten(oriented, icc, plan.background, plan.format());
+    let flat = timed(&mut stages.resize, || {
+        let oriented = orient::apply(header.orientation, resized);
+        flatten::flatten(oriented, icc, plan.background, plan.format())
+    });
     deadline.check()?;
-    let rendition = encode(flat, plan.encoding, icc)?;
+    let mut rendition = timed(&mut stages.encode, || encode(flat, plan.encoding, icc))?;
+    rendition.stages = stages;
     // A render that ended past its deadline took longer than it may, however
     // fast its stages were before it: the answer does not depend on which
     // stage the deadline fell in.
@@ -430,10 +468,18 @@ fn shrink_for(header: &Header, plan: &Plan) -> u32 {
 }
 
 /// Decoded pixels, their colour profile, and how much they were shrunk on load.
-struct Decoded {
+#[derive(Debug)]
+pub struct Decoded {
     bitmap: Bitmap,
     icc: Option<Vec<u8>>,
     shrink: u32,
+}
+
+impl Decoded {
+    /// Bytes these pixels and their profile hold, for weighing caches.
+    pub fn heap_bytes(&self) -> usize {
+        self.bitmap.pixels().len() + self.icc.as_ref().map_or(0, Vec::len)
+    }
 }
 
 /// Decodes, shrinking JPEGs on load by `shrink` (from [`shrink_for`]).
@@ -498,6 +544,7 @@ fn encode(bitmap: Bitmap, encoding: Encoding, icc: Option<&[u8]>) -> Result<Rend
         format,
         width,
         height,
+        stages: Stages::default(),
     })
 }
 

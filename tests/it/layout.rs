@@ -46,7 +46,7 @@ const ALLOWED: [(&str, &[&str]); 17] = [
     ("signature", &[]),
     ("metrics", &[]),
     ("store", &["format"]),
-    ("cache", &["format", "plan", "store"]),
+    ("cache", &["format", "pipeline", "plan", "store"]),
     ("workers", &["metrics", "pipeline"]),
     ("wagtail", &["format", "plan", "spec", "store"]),
     (

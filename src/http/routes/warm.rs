@@ -81,10 +81,13 @@ pub async fn post(
         return Err(HttpError::TooManyItems);
     }
     let state = state.into_inner();
-    let parallel = state.renditions.workers().max(1);
+    // As many renders at once as there are workers: the specs of an item
+    // side by side, and as many items as that leaves room for.
+    let workers = state.renditions.workers().max(1);
+    let per_item = items.iter().map(|i| i.specs.len()).max().unwrap_or(1).clamp(1, workers);
     let replies: Vec<ItemReply> = stream::iter(items)
-        .map(|item| warm_item(state.clone(), item))
-        .buffered(parallel)
+        .map(|item| warm_item(state.clone(), item, per_item))
+        .buffered(workers / per_item)
         .collect()
         .await;
     Ok(HttpResponse::Ok()
@@ -92,8 +95,8 @@ pub async fn post(
         .json(replies))
 }
 
-/// Warms one item's specs.
-async fn warm_item(state: Arc<AppState>, item: WarmItem) -> ItemReply {
+/// Warms one item's specs, `parallel` at a time.
+async fn warm_item(state: Arc<AppState>, item: WarmItem, parallel: usize) -> ItemReply {
     let image = match (item.image_id, &item.key) {
         (Some(id), None) => match wagtail_image(&state, id, item.version.as_deref()).await {
             Ok(image) => Some(image),
@@ -123,7 +126,7 @@ async fn warm_item(state: Arc<AppState>, item: WarmItem) -> ItemReply {
         }
     }
     let (indexes, requests): (Vec<usize>, Vec<Request>) = requests.into_iter().unzip();
-    let warmed = state.renditions.warm(requests).await;
+    let warmed = state.renditions.warm(requests, parallel).await;
     for (i, answer) in indexes.into_iter().zip(warmed) {
         let spec = item.specs[i].clone();
         let reply = match answer {

@@ -1,0 +1,113 @@
+//! Decoded originals, kept a few seconds: the renders of one original at
+//! one shrink-on-load factor share one decode (a burst of sizes for a
+//! `srcset`, or sizes asked one after the other), instead of decoding the
+//! original again for each.
+//!
+//! Entries are weighed by their pixels' bytes against a capacity carved out
+//! of the memory budget, and made once however many renders ask at the same
+//! time: [`DecodedOriginals::get_or_decode`] blocks the others until the
+//! first has decoded, so it is called from a worker thread. A render may
+//! use pixels shrunk less on load than it needs (a larger decode, resized
+//! more), never more.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::sync::Cache;
+
+use crate::pipeline::{Decoded, PipelineError, Probe};
+use crate::store::{SourceVersion, StorageKey};
+
+/// How long an unused decoded original is kept.
+pub const IDLE: Duration = Duration::from_secs(10);
+
+/// Which pixels: the original, its version, the shrink-on-load factor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DecodeKey {
+    original: StorageKey,
+    version: String,
+    shrink: u32,
+}
+
+impl DecodeKey {
+    /// The key of `original` at `version`, shrunk 1/`shrink` on load.
+    pub fn new(original: &StorageKey, version: &SourceVersion, shrink: u32) -> Self {
+        Self {
+            original: original.clone(),
+            version: version.as_str().to_owned(),
+            shrink,
+        }
+    }
+}
+
+/// An original's decoded pixels and the probe of its whole bytes.
+#[derive(Debug)]
+pub struct DecodedOriginal {
+    /// What the original's headers say.
+    pub probe: Probe,
+    /// Its pixels.
+    pub pixels: Decoded,
+}
+
+/// The cache of decoded originals.
+#[derive(Clone)]
+pub struct DecodedOriginals {
+    cache: Option<Cache<DecodeKey, Arc<DecodedOriginal>>>,
+}
+
+impl std::fmt::Debug for DecodedOriginals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let bytes = self.cache.as_ref().map_or(0, Cache::weighted_size);
+        write!(f, "DecodedOriginals({bytes} bytes)")
+    }
+}
+
+impl DecodedOriginals {
+    /// A cache of at most `max_bytes` of pixels, each entry kept [`IDLE`]
+    /// after its last use; 0 keeps nothing.
+    pub fn new(max_bytes: u64) -> Self {
+        let cache = (max_bytes > 0).then(|| {
+            Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(|_: &DecodeKey, entry: &Arc<DecodedOriginal>| {
+                    u32::try_from(entry.pixels.heap_bytes()).unwrap_or(u32::MAX)
+                })
+                .time_to_idle(IDLE)
+                .build()
+        });
+        Self { cache }
+    }
+
+    /// The kept pixels of `original` at `version` that serve a render
+    /// needing them shrunk 1/`shrink` (a power of two) on load: shrunk that
+    /// much, else the least-resized of those shrunk less.
+    pub fn find(&self, original: &StorageKey, version: &SourceVersion, shrink: u32) -> Option<Arc<DecodedOriginal>> {
+        let cache = self.cache.as_ref()?;
+        let mut key = DecodeKey::new(original, version, shrink);
+        loop {
+            if let Some(found) = cache.get(&key) {
+                return Some(found);
+            }
+            if key.shrink <= 1 {
+                return None;
+            }
+            key.shrink /= 2;
+        }
+    }
+
+    /// The decoded original, decoded now by `decode` unless it is kept or
+    /// another caller is decoding it (then this one waits for that). Blocks:
+    /// call it from a worker thread.
+    pub fn get_or_decode(
+        &self,
+        key: DecodeKey,
+        decode: impl FnOnce() -> Result<DecodedOriginal, PipelineError>,
+    ) -> Result<Arc<DecodedOriginal>, PipelineError> {
+        match &self.cache {
+            Some(cache) => cache
+                .try_get_with(key, || decode().map(Arc::new))
+                .map_err(|e| (*e).clone()),
+            None => decode().map(Arc::new),
+        }
+    }
+}
