@@ -7,9 +7,10 @@ use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpMessage, web};
 
 use crate::cache::Tier;
+use crate::http::RouteName;
 use crate::http::error::ErrorDetail;
 use crate::metrics::RequestLabels;
 use crate::state::AppState;
@@ -25,7 +26,8 @@ pub async fn observe(
     let state = request.app_data::<web::Data<AppState>>().cloned();
     let response = next.call(request).await?;
 
-    let route = route_name(response.request().match_name());
+    let named = response.request().extensions().get::<RouteName>().map(|r| r.0);
+    let route = named.unwrap_or_else(|| route_name(response.request().match_name()));
     let status = response.status().as_u16();
     let bytes = match (response.response().body().size(), method == Method::HEAD) {
         (BodySize::Sized(n), false) => n,

@@ -21,6 +21,9 @@ const MAX_SEGMENT_CHARS: usize = 128;
 /// The route's path prefix.
 pub const PREFIX: &str = "/images/";
 
+/// The scope the route answers under (every path in it).
+pub const SCOPE: &str = "/images";
+
 /// The parts of a serve-view path, percent-decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServePath {

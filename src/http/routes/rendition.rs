@@ -16,6 +16,9 @@ use crate::store::{InvalidKey, MAX_KEY_BYTES};
 /// The route's path prefix.
 pub const PREFIX: &str = "/r/";
 
+/// The scope the route answers under (every path in it; `/r` alone is a 404).
+pub const SCOPE: &str = "/r";
+
 /// The longest signature segment looked at (a signature has 43 characters).
 const MAX_SIGNATURE_CHARS: usize = 128;
 
