@@ -1,9 +1,7 @@
 //! Successful responses: the rendition with its headers, 304 on a matching
 //! `If-None-Match`, and the redirect to the CDN.
 
-use actix_web::http::header::{
-    self, ContentDisposition, DispositionParam, DispositionType, EntityTag, HeaderValue, IfNoneMatch,
-};
+use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
@@ -47,11 +45,11 @@ pub fn image(resolved: &Resolved, rendition: &CachedRendition, tier: Tier, cache
     builder
         .content_type(rendition.format.mime_type())
         .insert_header(header::ETag(etag(&resolved.key)))
-        .insert_header((header::CACHE_CONTROL, cache_control))
-        .insert_header(ContentDisposition {
-            disposition: DispositionType::Inline,
-            parameters: vec![DispositionParam::Filename(resolved.filename.clone())],
-        })
+        .insert_header((header::CACHE_CONTROL, cache_control));
+    if let Some(disposition) = inline_disposition(&resolved.filename) {
+        builder.insert_header((header::CONTENT_DISPOSITION, disposition));
+    }
+    builder
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .insert_header((
             header::CONTENT_SECURITY_POLICY,
@@ -74,6 +72,23 @@ pub fn redirect(public_url: &str, key: &RenditionKey, tier: Tier, cache_control:
     response
 }
 
+/// `inline; filename="…"`, with `"`, `\\` and control characters escaped
+/// as in a quoted string; `None` when no header value can hold the name.
+/// Written here: actix-web's `ContentDisposition` escapes with a regular
+/// expression run on every response.
+fn inline_disposition(filename: &str) -> Option<HeaderValue> {
+    let mut value = String::with_capacity(filename.len() + 20);
+    value.push_str("inline; filename=\"");
+    for c in filename.chars() {
+        if matches!(c, '"' | '\\') || c.is_ascii_control() {
+            value.push('\\');
+        }
+        value.push(c);
+    }
+    value.push('"');
+    HeaderValue::from_str(&value).ok()
+}
+
 fn csp(format: OutputFormat) -> &'static str {
     match format {
         OutputFormat::Svg => SVG_CSP,
@@ -83,4 +98,25 @@ fn csp(format: OutputFormat) -> &'static str {
 
 fn etag(key: &RenditionKey) -> EntityTag {
     EntityTag::new_strong(key.etag().trim_matches('"').to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType, TryIntoHeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn the_disposition_is_actix_webs_own() {
+        for name in ["a.fill-300x200.jpg", "été x.webp", "a\"b\\c.png", ""] {
+            let theirs = ContentDisposition {
+                disposition: DispositionType::Inline,
+                parameters: vec![DispositionParam::Filename(name.to_owned())],
+            }
+            .try_into_value()
+            .expect("a header value");
+            assert_eq!(inline_disposition(name), Some(theirs), "{name}");
+        }
+        assert_eq!(inline_disposition("a\nb"), None);
+    }
 }
