@@ -488,6 +488,10 @@ impl Renditions {
                 missing.push((i, resolved.clone()));
             }
         }
+        if let Some((_, first)) = missing.first() {
+            self.decoded
+                .expect_renders(&first.request.key, &first.source.version);
+        }
         // The first of each factor, largest decode first, then the rest.
         let mut seen = Vec::new();
         let mut order: Vec<(bool, Option<u32>, usize, Resolved)> = missing
@@ -1057,33 +1061,51 @@ mod tests {
 
     #[tokio::test]
     async fn renditions_of_one_original_share_its_decode() {
-        // 600×400: fill-30x20 and fill-31x20 decode it shrunk 1/8, width-100 1/2.
+        // 600×400: fill-30x20, fill-31x20 and fill-32x20 decode it shrunk
+        // 1/8, width-100 1/2. The first decode is not kept, the second is.
         let kept = World::new().await.instance(|_, _| {});
         let a = fetch_bytes(&kept, "fill-30x20").await;
         let b = fetch_bytes(&kept, "fill-31x20|format-webp").await;
-        assert_eq!(
-            (renders(&kept), stages(&kept, "decode"), stages(&kept, "fetch")),
-            (2, 1, 1)
-        );
+        let c = fetch_bytes(&kept, "fill-32x20|format-png").await;
+        let seen = (renders(&kept), stages(&kept, "decode"), stages(&kept, "fetch"));
+        assert_eq!(seen, (3, 2, 2));
         for stage in ["resize", "encode", "store"] {
-            assert_eq!(stages(&kept, stage), 2, "{stage}");
+            assert_eq!(stages(&kept, stage), 3, "{stage}");
         }
         // The same bytes as when each decodes the original.
         let apart = World::new().await.instance(|settings, _| settings.decoded_bytes = 0);
         assert_eq!(fetch_bytes(&apart, "fill-30x20").await, a);
         assert_eq!(fetch_bytes(&apart, "fill-31x20|format-webp").await, b);
-        assert_eq!((renders(&apart), stages(&apart, "decode")), (2, 2));
+        assert_eq!(fetch_bytes(&apart, "fill-32x20|format-png").await, c);
+        assert_eq!((renders(&apart), stages(&apart, "decode")), (3, 3));
         // Another factor decodes again.
         fetch_bytes(&kept, "width-100").await;
-        assert_eq!(stages(&kept, "decode"), 2);
+        assert_eq!(stages(&kept, "decode"), 3);
+    }
+
+    #[tokio::test]
+    async fn originals_rendered_once_keep_no_pixels() {
+        let world = World::new().await;
+        world.put("other.jpg", PHOTO).await;
+        let renditions = world.instance(|_, _| {});
+        for key in ["photo.jpg", "other.jpg"] {
+            let resolved = resolve(&renditions, "fill-30x20", key).await.expect("resolves");
+            renditions.fetch(&resolved).await.expect("renders");
+        }
+        renditions.decoded.run_pending_tasks();
+        assert_eq!(renditions.decoded.kept_bytes(), 0);
+        fetch_bytes(&renditions, "fill-31x20").await;
+        renditions.decoded.run_pending_tasks();
+        assert!(renditions.decoded.kept_bytes() > 0);
     }
 
     #[tokio::test]
     async fn a_larger_decode_serves_smaller_renditions() {
         let renditions = World::new().await.instance(|_, _| {});
         fetch_bytes(&renditions, "width-300").await;
+        fetch_bytes(&renditions, "width-310").await;
         let small = fetch_bytes(&renditions, "fill-30x20").await;
-        assert_eq!((renders(&renditions), stages(&renditions, "decode")), (2, 1));
+        assert_eq!((renders(&renditions), stages(&renditions, "decode")), (3, 2));
         let decoded = image::load_from_memory(&small).expect("a JPEG");
         assert_eq!((decoded.width(), decoded.height()), (30, 20));
     }
@@ -1092,6 +1114,8 @@ mod tests {
     async fn warming_decodes_once_per_factor() {
         let renditions = World::new().await.instance(|_, _| {});
         fetch_bytes(&renditions, "fill-31x20").await;
+        renditions.decoded.run_pending_tasks();
+        assert_eq!(renditions.decoded.kept_bytes(), 0);
         let specs = [
             "fill-30x20",
             "width-100",

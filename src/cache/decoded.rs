@@ -9,6 +9,10 @@
 //! first has decoded, so it is called from a worker thread. A render may
 //! use pixels shrunk less on load than it needs (a larger decode, resized
 //! more), never more.
+//!
+//! An original's pixels are kept from its second decode within [`IDLE`] on
+//! (or its first, once [`DecodedOriginals::expect_renders`] said more are
+//! coming): a stream of originals rendered once each keeps nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,16 +53,20 @@ pub struct DecodedOriginal {
     pub pixels: Decoded,
 }
 
+/// The most originals remembered as decoded lately.
+const RECENT_ORIGINALS: u64 = 10_000;
+
 /// The cache of decoded originals.
 #[derive(Clone)]
 pub struct DecodedOriginals {
     cache: Option<Cache<DecodeKey, Arc<DecodedOriginal>>>,
+    /// Originals (key and version) decoded or announced within [`IDLE`].
+    recent: Cache<(StorageKey, String), ()>,
 }
 
 impl std::fmt::Debug for DecodedOriginals {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let bytes = self.cache.as_ref().map_or(0, Cache::weighted_size);
-        write!(f, "DecodedOriginals({bytes} bytes)")
+        write!(f, "DecodedOriginals({} bytes)", self.kept_bytes())
     }
 }
 
@@ -75,7 +83,30 @@ impl DecodedOriginals {
                 .time_to_idle(IDLE)
                 .build()
         });
-        Self { cache }
+        let recent = Cache::builder()
+            .max_capacity(RECENT_ORIGINALS)
+            .time_to_live(IDLE)
+            .build();
+        Self { cache, recent }
+    }
+
+    /// Says that `original` at `version` is about to be rendered more than
+    /// once: its first decode is kept.
+    pub fn expect_renders(&self, original: &StorageKey, version: &SourceVersion) {
+        self.recent.insert((original.clone(), version.as_str().to_owned()), ());
+    }
+
+    /// Bytes of pixels kept now.
+    pub fn kept_bytes(&self) -> u64 {
+        self.cache.as_ref().map_or(0, Cache::weighted_size)
+    }
+
+    /// Runs the cache's pending work (evictions, weights), for tests.
+    #[cfg(test)]
+    pub fn run_pending_tasks(&self) {
+        if let Some(cache) = &self.cache {
+            cache.run_pending_tasks();
+        }
     }
 
     /// The kept pixels of `original` at `version` that serve a render
@@ -103,11 +134,17 @@ impl DecodedOriginals {
         key: DecodeKey,
         decode: impl FnOnce() -> Result<DecodedOriginal, PipelineError>,
     ) -> Result<Arc<DecodedOriginal>, PipelineError> {
-        match &self.cache {
-            Some(cache) => cache
-                .try_get_with(key, || decode().map(Arc::new))
-                .map_err(|e| (*e).clone()),
-            None => decode().map(Arc::new),
+        let Some(cache) = &self.cache else {
+            return decode().map(Arc::new);
+        };
+        let original = (key.original.clone(), key.version.clone());
+        if !self.recent.contains_key(&original) {
+            // The first decode of it lately: remembered, not kept.
+            self.recent.insert(original, ());
+            return decode().map(Arc::new);
         }
+        cache
+            .try_get_with(key, || decode().map(Arc::new))
+            .map_err(|e| (*e).clone())
     }
 }
