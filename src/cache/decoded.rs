@@ -27,7 +27,7 @@ pub const IDLE: Duration = Duration::from_secs(10);
 
 /// Which pixels: the original, its version, the shrink-on-load factor.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct DecodeKey {
+struct DecodeKey {
     original: StorageKey,
     version: String,
     shrink: u32,
@@ -35,7 +35,7 @@ pub struct DecodeKey {
 
 impl DecodeKey {
     /// The key of `original` at `version`, shrunk 1/`shrink` on load.
-    pub fn new(original: &StorageKey, version: &SourceVersion, shrink: u32) -> Self {
+    fn new(original: &StorageKey, version: &SourceVersion, shrink: u32) -> Self {
         Self {
             original: original.clone(),
             version: version.as_str().to_owned(),
@@ -60,8 +60,9 @@ const RECENT_ORIGINALS: u64 = 10_000;
 #[derive(Clone)]
 pub struct DecodedOriginals {
     cache: Option<Cache<DecodeKey, Arc<DecodedOriginal>>>,
-    /// Originals (key and version) decoded or announced within [`IDLE`].
-    recent: Cache<(StorageKey, String), ()>,
+    /// Originals (key and version) decoded or announced within [`IDLE`],
+    /// with the shrink-on-load factor announced renders decode with.
+    recent: Cache<(StorageKey, String), Option<u32>>,
 }
 
 impl std::fmt::Debug for DecodedOriginals {
@@ -91,9 +92,13 @@ impl DecodedOriginals {
     }
 
     /// Says that `original` at `version` is about to be rendered more than
-    /// once: its first decode is kept.
-    pub fn expect_renders(&self, original: &StorageKey, version: &SourceVersion) {
-        self.recent.insert((original.clone(), version.as_str().to_owned()), ());
+    /// once, at shrink-on-load factors down to 1/`shrink`: its first decode
+    /// is kept, and every render of it for the next [`IDLE`] decodes at
+    /// most that much, so that they all share one decode (a resize costs
+    /// less than decoding again).
+    pub fn expect_renders(&self, original: &StorageKey, version: &SourceVersion, shrink: u32) {
+        self.recent
+            .insert((original.clone(), version.as_str().to_owned()), Some(shrink));
     }
 
     /// Bytes of pixels kept now.
@@ -126,25 +131,31 @@ impl DecodedOriginals {
         }
     }
 
-    /// The decoded original, decoded now by `decode` unless it is kept or
-    /// another caller is decoding it (then this one waits for that). Blocks:
-    /// call it from a worker thread.
+    /// The original decoded by `decode` at a factor of 1/`shrink` or less
+    /// (the factor it is given), unless it is kept or another caller is
+    /// decoding it (then this one waits for that). Blocks: call it from a
+    /// worker thread.
     pub fn get_or_decode(
         &self,
-        key: DecodeKey,
-        decode: impl FnOnce() -> Result<DecodedOriginal, PipelineError>,
+        original: &StorageKey,
+        version: &SourceVersion,
+        shrink: u32,
+        decode: impl FnOnce(u32) -> Result<DecodedOriginal, PipelineError>,
     ) -> Result<Arc<DecodedOriginal>, PipelineError> {
         let Some(cache) = &self.cache else {
-            return decode().map(Arc::new);
+            return decode(shrink).map(Arc::new);
         };
-        let original = (key.original.clone(), key.version.clone());
-        if !self.recent.contains_key(&original) {
+        let recent = (original.clone(), version.as_str().to_owned());
+        let Some(announced) = self.recent.get(&recent) else {
             // The first decode of it lately: remembered, not kept.
-            self.recent.insert(original, ());
-            return decode().map(Arc::new);
-        }
+            self.recent.insert(recent, None);
+            return decode(shrink).map(Arc::new);
+        };
+        let shrink = announced.map_or(shrink, |announced| announced.min(shrink));
         cache
-            .try_get_with(key, || decode().map(Arc::new))
+            .try_get_with(DecodeKey::new(original, version, shrink), || {
+                decode(shrink).map(Arc::new)
+            })
             .map_err(|e| (*e).clone())
     }
 }
