@@ -17,6 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use moka::policy::EvictionPolicy;
 use moka::sync::Cache;
 
 use crate::pipeline::{Decoded, PipelineError, Probe};
@@ -82,6 +83,9 @@ impl DecodedOriginals {
                     u32::try_from(entry.pixels.heap_bytes()).unwrap_or(u32::MAX)
                 })
                 .time_to_idle(IDLE)
+                // The newest decode is the one about to be used: admitted
+                // always (TinyLFU would keep a busier older one instead).
+                .eviction_policy(EvictionPolicy::lru())
                 .build()
         });
         let recent = Cache::builder()
