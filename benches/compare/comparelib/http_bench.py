@@ -196,6 +196,9 @@ def measure(setup: Setup, cfg: HttpConfig, scenario: str, system: System, round_
                 cfg.warmup_s,
                 system.close,
             )
+            # Renders the warm-up left running (neither server cancels a
+            # render whose client went away) would count in the run.
+            idle_wait = server.wait_idle()
             cpu0 = server.cpu_seconds()
             with machine.OtherLoad(server.pids) as other:
                 result = run_wrk(
@@ -230,6 +233,7 @@ def measure(setup: Setup, cfg: HttpConfig, scenario: str, system: System, round_
         "list_length": len(system.run) if isinstance(system.run, list) else 1,
         "load1_before": load,
         "other_cores": other.cores,
+        "idle_wait_s": idle_wait,
         "ref_ms": ref,
         "probe_us": sample.probe_median_us,
         "renditiond_counts": counts,
@@ -243,6 +247,7 @@ def measure(setup: Setup, cfg: HttpConfig, scenario: str, system: System, round_
         f"  cpu {row['server_cpu_ms_per_req'] or 0:7.2f} ms/req"
         f"  rss {row['peak_rss_mb']:6.0f} MB  errors {result.error_count}/{result.non_2xx}"
         f"  checked {verdict.checked}  other {other.cores or 0:.2f} cores  load {load:.2f}"
+        f"  (idle after warm-up in {idle_wait:.1f} s)"
     )
     for problem in row["problems"]:
         log(f"  PROBLEM: {problem}")

@@ -55,6 +55,20 @@ class Server:
     def cpu_seconds(self) -> float:
         return machine.cpu_seconds(self.pids)
 
+    def wait_idle(self, busy: float = 0.05, step: float = 0.2, limit: float = 60.0) -> float:
+        """Waits until the server uses less than `busy` of a core over
+        `step` seconds (its work in flight is done), at most `limit`
+        seconds; the seconds waited."""
+        started = time.monotonic()
+        before = self.cpu_seconds()
+        while time.monotonic() - started < limit:
+            time.sleep(step)
+            now = self.cpu_seconds()
+            if now - before < busy * step:
+                break
+            before = now
+        return time.monotonic() - started
+
 
 _PR_SET_PDEATHSIG = 1
 

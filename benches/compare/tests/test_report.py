@@ -240,3 +240,10 @@ def test_conditions_text() -> None:
     assert report.conditions(rows) == "0.50–1.25; other 0.40 cores"
     assert report.conditions([{"load1_before": 0.5}]) == "0.50"
     assert report.conditions([]) == "–"
+
+
+def test_ratios_next_to_their_bound_show_a_third_decimal() -> None:
+    assert report.against(1.1049, 1.10) == "1.105×"
+    assert report.against(1.10, 1.10) == "1.10×"
+    assert report.against(1.2, 1.10) == "1.20×"
+    assert report.against(None, 1.10) == "–"
