@@ -29,7 +29,9 @@ def test_systems_alternate_round_by_round() -> None:
 
 def test_cold_lists_cover_the_most_requests_expected() -> None:
     cfg = http_bench.HttpConfig(warmup_s=3, duration_s=15, rounds=2, srcset_originals=8)
-    assert http_bench.cold_list_lengths(cfg) == (610, 3010)
+    assert http_bench.cold_list_lengths(cfg) == (3010, 15010)
+    # Both lists of fill sizes are new sizes.
+    assert sum(http_bench.cold_list_lengths(cfg)) <= len(set(http_bench.fill_sizes()))
     assert http_bench.cold_names(2, 4) == ["cold/img-00002.jpg", "cold/img-00003.jpg"]
 
 
