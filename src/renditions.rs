@@ -962,15 +962,20 @@ mod tests {
         }
     }
 
-    /// Renders counted in the metrics, whatever their format.
-    fn renders(renditions: &Renditions) -> u64 {
+    /// The sum of the metric samples whose line starts with `prefix`.
+    fn counted(renditions: &Renditions, prefix: &str) -> u64 {
         renditions
             .metrics
             .encode()
             .lines()
-            .filter(|l| l.starts_with("renditiond_render_duration_seconds_count"))
+            .filter(|l| l.starts_with(prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
+    }
+
+    /// Renders counted in the metrics, whatever their format.
+    fn renders(renditions: &Renditions) -> u64 {
+        counted(renditions, "renditiond_render_duration_seconds_count")
     }
 
     async fn resolve(renditions: &Renditions, spec: &str, key: &str) -> Result<Resolved, RenditionError> {
@@ -1039,14 +1044,10 @@ mod tests {
 
     /// Observations of `stage` in the metrics, whatever the format.
     fn stages(renditions: &Renditions, stage: &str) -> u64 {
-        let prefix = format!("renditiond_render_stage_duration_seconds_count{{stage=\"{stage}\",");
-        renditions
-            .metrics
-            .encode()
-            .lines()
-            .filter(|l| l.starts_with(&prefix))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
-            .sum()
+        counted(
+            renditions,
+            &format!("renditiond_render_stage_duration_seconds_count{{stage=\"{stage}\","),
+        )
     }
 
     async fn fetch_bytes(renditions: &Renditions, spec: &str) -> Bytes {
