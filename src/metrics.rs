@@ -92,6 +92,12 @@ pub struct Metrics {
     pub render_timeouts: Counter,
     /// Render leases, by outcome.
     pub leases: Family<LeaseLabels, Counter>,
+    /// Bytes of renditions in the memory tier.
+    pub memory_cache_bytes: Gauge,
+    /// Renditions in the memory tier.
+    pub memory_cache_entries: Gauge,
+    /// Bytes of decoded originals' pixels kept.
+    pub decoded_cache_bytes: Gauge,
 }
 
 impl Default for Metrics {
@@ -118,6 +124,9 @@ impl Metrics {
         let render_timeout_seconds = Gauge::<f64, AtomicU64>::default();
         let render_timeouts = Counter::default();
         let leases = Family::<LeaseLabels, Counter>::default();
+        let memory_cache_bytes = Gauge::default();
+        let memory_cache_entries = Gauge::default();
+        let decoded_cache_bytes = Gauge::default();
         registry.register(
             "renditiond_http_requests",
             "HTTP requests answered, by route and status",
@@ -191,6 +200,21 @@ impl Metrics {
              (rendered here without the lease)",
             leases.clone(),
         );
+        registry.register(
+            "renditiond_memory_cache_bytes",
+            "Bytes of renditions held in the memory tier (at most RENDITIOND_MEMORY_CACHE_BYTES)",
+            memory_cache_bytes.clone(),
+        );
+        registry.register(
+            "renditiond_memory_cache_entries",
+            "Renditions held in the memory tier",
+            memory_cache_entries.clone(),
+        );
+        registry.register(
+            "renditiond_decoded_cache_bytes",
+            "Bytes of decoded originals' pixels kept for the next renders (at most RENDITIOND_DECODED_CACHE_BYTES)",
+            decoded_cache_bytes.clone(),
+        );
         Self {
             registry,
             requests,
@@ -207,6 +231,9 @@ impl Metrics {
             render_timeout_seconds,
             render_timeouts,
             leases,
+            memory_cache_bytes,
+            memory_cache_entries,
+            decoded_cache_bytes,
         }
     }
 
@@ -272,6 +299,9 @@ mod tests {
             "renditiond_render_timeout_seconds 0.0",
             "renditiond_render_timeouts_total 0",
             "renditiond_render_leases_total{outcome=\"waited\"} 1",
+            "renditiond_memory_cache_bytes 0",
+            "renditiond_memory_cache_entries 0",
+            "renditiond_decoded_cache_bytes 0",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }

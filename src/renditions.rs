@@ -336,6 +336,17 @@ impl Renditions {
         }
     }
 
+    /// Updates the gauges of what the memory tier and the decoded originals
+    /// hold, for a metrics scrape.
+    pub async fn observe_caches(&self) {
+        let (bytes, entries) = self.memory.held().await;
+        self.decoded.run_pending_tasks();
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.metrics.memory_cache_bytes.set(gauge(bytes));
+        self.metrics.memory_cache_entries.set(gauge(entries));
+        self.metrics.decoded_cache_bytes.set(gauge(self.decoded.kept_bytes()));
+    }
+
     /// The render memory budget in bytes.
     pub fn memory_budget(&self) -> u64 {
         self.workers.budget()
@@ -1095,6 +1106,19 @@ mod tests {
         fetch_bytes(&renditions, "fill-31x20").await;
         renditions.decoded.run_pending_tasks();
         assert!(renditions.decoded.kept_bytes() > 0);
+    }
+
+    #[tokio::test]
+    async fn cache_gauges_say_what_the_caches_hold() {
+        let renditions = World::new().await.instance(|_, _| {});
+        let a = fetch_bytes(&renditions, "fill-30x20").await;
+        let b = fetch_bytes(&renditions, "fill-31x20").await;
+        renditions.observe_caches().await;
+        let held = |name: &str| counted(&renditions, &format!("renditiond_{name} "));
+        let sizes = (held("memory_cache_entries"), held("memory_cache_bytes"));
+        assert_eq!(sizes, (2, (a.len() + b.len()) as u64));
+        // The second decode of the original is kept: 1/8 of 600×400, RGB.
+        assert_eq!(held("decoded_cache_bytes"), 75 * 50 * 3);
     }
 
     #[tokio::test]

@@ -110,8 +110,7 @@ impl DecodedOriginals {
         self.cache.as_ref().map_or(0, Cache::weighted_size)
     }
 
-    /// Runs the cache's pending work (evictions, weights), for tests.
-    #[cfg(test)]
+    /// Runs the cache's pending work (evictions, weights).
     pub fn run_pending_tasks(&self) {
         if let Some(cache) = &self.cache {
             cache.run_pending_tasks();

@@ -62,6 +62,13 @@ where
         }
     }
 
+    /// Bytes and number of the renditions held now, once the cache's
+    /// pending evictions have run.
+    pub async fn held(&self) -> (u64, u64) {
+        self.cache.run_pending_tasks().await;
+        (self.cache.weighted_size(), self.cache.entry_count())
+    }
+
     /// Whether the rendition at `key` is in memory now.
     pub fn contains(&self, key: &RenditionKey) -> bool {
         self.cache.contains_key(key)

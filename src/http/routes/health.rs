@@ -46,6 +46,7 @@ fn unready(reason: String) -> HttpResponse {
 
 /// `GET /metrics`.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    state.renditions.observe_caches().await;
     HttpResponse::Ok()
         .content_type(OPENMETRICS)
         .body(state.metrics.encode())
