@@ -38,8 +38,9 @@ def metric_sum(samples: Iterable[tuple[str, dict[str, str], float]], name: str, 
 
 
 def renditiond_counts(text: str) -> dict[str, int]:
-    """Renders, memory-cache hits and misses, and answers other than 200
-    from renditiond's /metrics."""
+    """Renders, memory-cache hits and misses, answers other than 200, and
+    the bytes its caches hold (memory tier, decoded originals) from
+    renditiond's /metrics."""
     samples = parse_prometheus(text)
     answers = [(ls.get("status", ""), v) for n, ls, v in samples if n == "renditiond_http_requests_total"]
     return {
@@ -51,6 +52,8 @@ def renditiond_counts(text: str) -> dict[str, int]:
         "memory_misses": int(
             metric_sum(samples, "renditiond_cache_lookups_total", tier="memory", result="miss")
         ),
+        "memory_cache_bytes": int(metric_sum(samples, "renditiond_memory_cache_bytes")),
+        "decoded_cache_bytes": int(metric_sum(samples, "renditiond_decoded_cache_bytes")),
     }
 
 

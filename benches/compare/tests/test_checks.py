@@ -25,6 +25,10 @@ renditiond_render_duration_seconds_bucket{format="jpeg",le="+Inf"} 5
 renditiond_cache_lookups_total{tier="memory",result="miss"} 6
 renditiond_cache_lookups_total{tier="memory",result="hit"} 3
 renditiond_cache_lookups_total{tier="shared",result="hit"} 40
+# TYPE renditiond_memory_cache_bytes gauge
+renditiond_memory_cache_bytes 120000
+# TYPE renditiond_decoded_cache_bytes gauge
+renditiond_decoded_cache_bytes 2250000
 # EOF
 """
 
@@ -49,6 +53,8 @@ def test_renditiond_counts() -> None:
         "renders": 6,
         "memory_hits": 3,
         "memory_misses": 6,
+        "memory_cache_bytes": 120_000,
+        "decoded_cache_bytes": 2_250_000,
     }
 
 
