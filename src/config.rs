@@ -11,7 +11,7 @@ use url::Url;
 
 use crate::format::{OutputFormat, SourceFormat};
 use crate::pipeline::DEFAULT_MAX_PIXELS;
-use crate::plan::{Output, SvgOutput};
+use crate::plan::{NEGOTIABLE, Output, SvgOutput};
 use crate::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS, SpecLimits};
 use crate::store::{Location, LocationError};
 use crate::svg::{MAX_SVG_DEPTH, SvgLimits};
@@ -138,6 +138,11 @@ pub struct ServeArgs {
     /// The site's WAGTAILIMAGES_AVIF_QUALITY (default: its version's).
     #[arg(long, env = "RENDITIOND_WAGTAIL_AVIF_QUALITY")]
     pub wagtail_avif_quality: Option<String>,
+    /// Formats to pick instead of a lossy default output when the client's
+    /// Accept names them, in order of preference: avif, webp (comma-separated;
+    /// unset: none, as in Wagtail).
+    #[arg(long, env = "RENDITIOND_FORMAT_NEGOTIATION")]
+    pub format_negotiation: Option<String>,
     /// The site's WAGTAILIMAGES_HEIC_QUALITY (default: its version's).
     #[arg(long, env = "RENDITIOND_WAGTAIL_HEIC_QUALITY")]
     pub wagtail_heic_quality: Option<String>,
@@ -383,7 +388,25 @@ fn output(args: &ServeArgs, svg: SvgOutput) -> Result<Output, ConfigError> {
         webp_quality: quality("RENDITIOND_WAGTAIL_WEBP_QUALITY", &args.wagtail_webp_quality)?,
         avif_quality: quality("RENDITIOND_WAGTAIL_AVIF_QUALITY", &args.wagtail_avif_quality)?,
         heic_quality: quality("RENDITIOND_WAGTAIL_HEIC_QUALITY", &args.wagtail_heic_quality)?,
+        negotiation: negotiation(args.format_negotiation.as_deref().unwrap_or(""))?,
     })
+}
+
+/// `RENDITIOND_FORMAT_NEGOTIATION`: distinct names of negotiable formats.
+fn negotiation(list: &str) -> Result<Vec<OutputFormat>, ConfigError> {
+    const VAR: &str = "RENDITIOND_FORMAT_NEGOTIATION";
+    let mut formats = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let format = NEGOTIABLE
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+            .ok_or_else(|| err(VAR, format!("expected avif or webp, got {name:?}")))?;
+        if formats.contains(&format) {
+            return Err(err(VAR, format!("{name} is listed twice")));
+        }
+        formats.push(format);
+    }
+    Ok(formats)
 }
 
 /// `WAGTAILIMAGES_FORMAT_CONVERSIONS` as JSON: an object from Willow's
@@ -821,6 +844,12 @@ mod tests {
                 &["--wagtail-format-conversions", r#"{"svg": "png"}"#],
                 "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
             ),
+            (&["--format-negotiation", "avif,jxl"], "RENDITIOND_FORMAT_NEGOTIATION"),
+            (&["--format-negotiation", "jpeg"], "RENDITIOND_FORMAT_NEGOTIATION"),
+            (
+                &["--format-negotiation", "webp,avif,WEBP"],
+                "RENDITIOND_FORMAT_NEGOTIATION",
+            ),
             (&["--shutdown-delay", "inf"], "RENDITIOND_SHUTDOWN_DELAY"),
             (&["--shutdown-timeout", "x"], "RENDITIOND_SHUTDOWN_TIMEOUT"),
             // Every numeric setting has an upper bound.
@@ -914,6 +943,18 @@ mod tests {
         let cli = Cli::try_parse_from(["serve"]).expect("flags parse");
         assert_eq!(Config::from_args(&cli.args, 100_000).expect("valid").workers, 512);
         assert_eq!(config(&["--memory-budget", ""]).expect("valid").memory_budget, None);
+    }
+
+    #[test]
+    fn format_negotiation_is_an_ordered_list_and_off_by_default() {
+        let negotiation = |flags: &[&str]| config(flags).expect("valid").output.negotiation;
+        assert!(negotiation(&[]).is_empty());
+        assert!(negotiation(&["--format-negotiation", " "]).is_empty());
+        assert_eq!(
+            negotiation(&["--format-negotiation", "WebP, avif"]),
+            [OutputFormat::Webp, OutputFormat::Avif]
+        );
+        assert_eq!(negotiation(&["--format-negotiation", "avif"]), [OutputFormat::Avif]);
     }
 
     #[test]

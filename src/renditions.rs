@@ -30,7 +30,8 @@ use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
 use crate::pipeline::{self, Deadline, Limits, PipelineError, Probe};
 use crate::plan::{
-    self, FocalPoint, FocalPointError, Output, Plan, PlanError, Source, SourceSize, split_spec_focal_point,
+    self, Accept, Encoding, FocalPoint, FocalPointError, Output, Plan, PlanError, Source, SourceSize,
+    split_spec_focal_point,
 };
 use crate::spec::{FilterSpec, SpecError, SpecLimits};
 use crate::store::{InvalidKey, Originals, SourceVersion, StorageKey, StoreError};
@@ -161,6 +162,10 @@ pub struct Request {
     pub focal_point: Option<FocalPoint>,
     /// What else tells versions of the original apart (Wagtail's file hash).
     pub revision: String,
+    /// The client's `Accept`, for format negotiation.
+    pub accept: Accept,
+    /// The encoding negotiated from `accept`, once resolved.
+    negotiated: Option<Encoding>,
 }
 
 /// Checks a spec's text against `limits` (length, operations, no `/`)
@@ -190,7 +195,14 @@ impl Request {
             spec,
             focal_point,
             revision: String::new(),
+            accept: Accept::default(),
+            negotiated: None,
         })
+    }
+
+    /// The same request from a client that sent `accept`.
+    pub fn accepting(self, accept: Accept) -> Self {
+        Self { accept, ..self }
     }
 
     /// A request for a Wagtail image: its spec as Wagtail's URL carries it
@@ -211,6 +223,8 @@ impl Request {
             spec,
             focal_point,
             revision: file_hash.to_owned(),
+            accept: Accept::default(),
+            negotiated: None,
         })
     }
 }
@@ -260,6 +274,9 @@ pub struct Resolved {
     pub format: OutputFormat,
     /// The file name Wagtail would give the rendition.
     pub filename: String,
+    /// Whether the format was negotiated from `Accept`: the answer then
+    /// varies with it.
+    pub varies: bool,
 }
 
 /// What [`Renditions`] needs to know.
@@ -363,7 +380,7 @@ impl Renditions {
     }
 
     /// Which rendition `request` stands for, without reading the original.
-    pub async fn resolve(&self, request: Request) -> Result<Resolved, RenditionError> {
+    pub async fn resolve(&self, mut request: Request) -> Result<Resolved, RenditionError> {
         let source = self
             .sources
             .try_get_with_by_ref(&request.key, self.inspect(&request.key))
@@ -384,8 +401,10 @@ impl Renditions {
             &request.spec,
             request.focal_point.as_ref(),
             &self.settings.output,
+            &request.accept,
         )
         .map_err(|e| plan_error(&request, e))?;
+        request.negotiated = outline.varies.then_some(outline.encoding);
         let key = RenditionKey::new(
             &request.key,
             &source.version,
@@ -409,6 +428,7 @@ impl Renditions {
             key,
             format: outline.format,
             filename,
+            varies: outline.varies,
         })
     }
 
@@ -897,7 +917,11 @@ fn plan_for(probe: &Probe, request: &Request, output: &Output) -> Result<Plan, R
         format: probe.format,
         focal_point: request.focal_point,
     };
-    plan::plan(&source, &request.spec, output).map_err(|e| plan_error(request, e))
+    let mut plan = plan::plan(&source, &request.spec, output).map_err(|e| plan_error(request, e))?;
+    if let Some(encoding) = request.negotiated {
+        plan.encoding = encoding;
+    }
+    Ok(plan)
 }
 
 /// Every plan error is the spec's fault on this image: Wagtail's 400.
@@ -1106,6 +1130,56 @@ mod tests {
         fetch_bytes(&renditions, "fill-31x20").await;
         renditions.decoded.run_pending_tasks();
         assert!(renditions.decoded.kept_bytes() > 0);
+    }
+
+    #[tokio::test]
+    async fn negotiated_formats_are_renditions_of_their_own_from_one_decode() {
+        let world = World::new().await;
+        let renditions = world.instance(|settings, _| {
+            settings.output.negotiation = vec![OutputFormat::Avif, OutputFormat::Webp];
+        });
+        let mut keys = Vec::new();
+        for (accept, format) in [
+            ("image/avif,image/webp,*/*", OutputFormat::Avif),
+            ("image/webp,*/*", OutputFormat::Webp),
+            ("*/*", OutputFormat::Jpeg),
+            ("image/webp;q=0.9,image/avif;q=0.8", OutputFormat::Webp),
+        ] {
+            let request = Request::parse("fill-30x20", "photo.jpg", &SpecLimits::default())
+                .expect("a request")
+                .accepting(Accept::parse([accept]));
+            let resolved = renditions.resolve(request).await.expect("resolves");
+            assert!(resolved.varies);
+            assert_eq!(resolved.format, format, "{accept}");
+            let (rendition, _) = renditions.fetch(&resolved).await.expect("renders");
+            assert_eq!(rendition.format, format);
+            let written = pipeline::sniff(&rendition.bytes).map(SourceFormat::name);
+            assert_eq!(written, Some(format.name()));
+            keys.push(resolved.key);
+        }
+        // One rendition per format, in memory and in the shared store, all
+        // from the original's decodes (the second is kept).
+        assert_eq!(keys[1], keys[3]);
+        assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+        assert_eq!(renders(&renditions), 3);
+        assert_eq!(world.shared_objects().await, 3);
+        assert_eq!(
+            counted(
+                &renditions,
+                "renditiond_render_stage_duration_seconds_count{stage=\"decode\""
+            ),
+            2
+        );
+        // Off, the same Accept changes nothing.
+        let plain = world.instance(|_, _| {});
+        let request = Request::parse("fill-30x20", "photo.jpg", &SpecLimits::default())
+            .expect("a request")
+            .accepting(Accept::parse(["image/avif"]));
+        let resolved = plain.resolve(request).await.expect("resolves");
+        assert_eq!(
+            (resolved.format, resolved.varies, &resolved.key),
+            (OutputFormat::Jpeg, false, &keys[2])
+        );
     }
 
     #[tokio::test]

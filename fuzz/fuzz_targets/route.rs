@@ -1,13 +1,14 @@
 //! Signed URL paths: `/r/{signature}/{spec}/{key}` and Wagtail's
 //! `/images/{signature}/{id}/{spec}/[{name}]` split and percent-decoded, then
-//! the spec and key parsed into a request. Never a panic; a key that parses
-//! stays inside the store.
+//! the spec and key parsed into a request; the same text as an `Accept`
+//! header. Never a panic; a key that parses stays inside the store.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use renditiond::http::routes::images::ServePath;
 use renditiond::http::routes::rendition::RenditionPath;
+use renditiond::plan::Accept;
 use renditiond::renditions::Request;
 use renditiond::spec::SpecLimits;
 
@@ -46,4 +47,5 @@ fuzz_target!(|data: &[u8]| {
             let _ = Request::for_wagtail_image(&parts.spec, WAGTAIL_FILE, None, "", &SpecLimits::default());
         }
     }
+    let _ = Accept::parse(raw.split('\n'));
 });

@@ -47,7 +47,7 @@ fuzz_target!(|data: &[u8]| {
             focal_point,
         };
         for svg in SVG_OUTPUTS {
-            let outline = plan::outline(format, &spec, focal_point.as_ref(), &svg.into());
+            let outline = plan::outline(format, &spec, focal_point.as_ref(), &svg.into(), &plan::Accept::default());
             let planned = plan::plan(&source, &spec, &svg.into());
             let (outline, plan) = match (outline, planned) {
                 (Ok(outline), Ok(plan)) => (outline, plan),

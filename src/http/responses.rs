@@ -2,11 +2,12 @@
 //! `If-None-Match`, and the redirect to the CDN.
 
 use actix_web::http::header::{self, EntityTag, HeaderValue, IfNoneMatch};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, HttpResponseBuilder};
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::cache::{CachedRendition, RenditionKey, Tier};
 use crate::format::OutputFormat;
+use crate::plan::Accept;
 use crate::renditions::Resolved;
 
 /// The CSP of raster images: nothing may run or load.
@@ -18,6 +19,17 @@ const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 /// Characters escaped in a redirect's last segment (rendition names are
 /// path-safe already; this is a second guard).
 const SEGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'?');
+
+/// The request's `Accept` headers, for format negotiation (values that are
+/// not visible ASCII are left out).
+pub fn accept(request: &HttpRequest) -> Accept {
+    Accept::parse(
+        request
+            .headers()
+            .get_all(header::ACCEPT)
+            .filter_map(|value| value.to_str().ok()),
+    )
+}
 
 /// Whether the client already has this rendition (`If-None-Match`).
 pub fn is_not_modified(request: &HttpRequest, key: &RenditionKey) -> bool {
@@ -33,10 +45,12 @@ pub fn is_not_modified(request: &HttpRequest, key: &RenditionKey) -> bool {
 
 /// `304 Not Modified` with the validators a cache needs.
 pub fn not_modified(resolved: &Resolved, cache_control: &str) -> HttpResponse {
-    HttpResponse::NotModified()
+    let mut builder = HttpResponse::NotModified();
+    builder
         .insert_header(header::ETag(etag(&resolved.key)))
-        .insert_header((header::CACHE_CONTROL, cache_control))
-        .finish()
+        .insert_header((header::CACHE_CONTROL, cache_control));
+    vary(&mut builder, resolved);
+    builder.finish()
 }
 
 /// The rendition itself (`HEAD`: the same headers, no body).
@@ -46,6 +60,7 @@ pub fn image(resolved: &Resolved, rendition: &CachedRendition, tier: Tier, cache
         .content_type(rendition.format.mime_type())
         .insert_header(header::ETag(etag(&resolved.key)))
         .insert_header((header::CACHE_CONTROL, cache_control));
+    vary(&mut builder, resolved);
     if let Some(disposition) = inline_disposition(&resolved.filename) {
         builder.insert_header((header::CONTENT_DISPOSITION, disposition));
     }
@@ -62,14 +77,24 @@ pub fn image(resolved: &Resolved, rendition: &CachedRendition, tier: Tier, cache
 }
 
 /// `302 Found` to the rendition under the public URL of the rendition store.
-pub fn redirect(public_url: &str, key: &RenditionKey, tier: Tier, cache_control: &str) -> HttpResponse {
-    let location = format!("{public_url}/{}", utf8_percent_encode(key.name(), SEGMENT));
-    let mut response = HttpResponse::Found()
+pub fn redirect(public_url: &str, resolved: &Resolved, tier: Tier, cache_control: &str) -> HttpResponse {
+    let location = format!("{public_url}/{}", utf8_percent_encode(resolved.key.name(), SEGMENT));
+    let mut builder = HttpResponse::Found();
+    builder
         .insert_header((header::LOCATION, location))
-        .insert_header((header::CACHE_CONTROL, cache_control))
-        .finish();
+        .insert_header((header::CACHE_CONTROL, cache_control));
+    vary(&mut builder, resolved);
+    let mut response = builder.finish();
     response.extensions_mut().insert(tier);
     response
+}
+
+/// `Vary: Accept` on every answer for a negotiated rendition, so that a
+/// cache keeps one answer per format.
+fn vary(builder: &mut HttpResponseBuilder, resolved: &Resolved) {
+    if resolved.varies {
+        builder.insert_header((header::VARY, HeaderValue::from_static("Accept")));
+    }
 }
 
 /// `inline; filename="…"`, with `"`, `\\` and control characters escaped

@@ -10,6 +10,7 @@
 
 mod fill;
 mod focal_point;
+mod negotiate;
 mod output;
 mod rect;
 mod rendition_name;
@@ -18,6 +19,7 @@ mod transform;
 use thiserror::Error;
 
 pub use self::focal_point::{Coordinate, FocalPoint, FocalPointError, SPEC_FOCAL_PREFIX, split_spec_focal_point};
+pub use self::negotiate::{Accept, NEGOTIABLE, Negotiated};
 pub use self::output::{
     Compression, DEFAULT_AVIF_QUALITY, DEFAULT_HEIC_QUALITY, DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, Encoding,
     Output, SvgOutput, WagtailVersion, ico_frames,
@@ -167,15 +169,20 @@ pub struct Outline {
     pub encoding: Encoding,
     /// Wagtail's focal point key (`""` without `fill`).
     pub focal_point_key: String,
+    /// Whether the encoding was negotiated from `Accept` (another client
+    /// may get another one).
+    pub varies: bool,
 }
 
 /// Outlines the rendition of a `format` source with `focal` described by
-/// `spec`; every error it reports, [`plan`] reports too.
+/// `spec`, for a client that sent `accept`; every error it reports,
+/// [`plan`] reports too.
 pub fn outline(
     format: SourceFormat,
     spec: &FilterSpec,
     focal: Option<&FocalPoint>,
     output: &Output,
+    accept: &Accept,
 ) -> Result<Outline, PlanError> {
     let kind = if format == SourceFormat::Svg {
         SourceKind::Svg
@@ -183,12 +190,14 @@ pub fn outline(
         SourceKind::Raster
     };
     let clean = spec.clean(kind)?;
-    let encoding = output::choose(format, &clean.operations, output)?;
+    let default = output::choose(format, &clean.operations, output)?;
+    let Negotiated { encoding, varies } = negotiate::negotiate(default, &clean.operations, accept, output);
     Ok(Outline {
         focal_point_key: focal_point::vary_key(&clean.operations, focal),
         spec: clean.text,
         format: encoding.format(),
         encoding,
+        varies,
     })
 }
 

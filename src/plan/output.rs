@@ -107,6 +107,10 @@ pub struct Output {
     pub avif_quality: Option<u8>,
     /// `WAGTAILIMAGES_HEIC_QUALITY`.
     pub heic_quality: Option<u8>,
+    /// The formats renditiond may pick instead of a lossy default output,
+    /// in the site's order of preference, from the client's `Accept`
+    /// (empty: none, as in Wagtail).
+    pub negotiation: Vec<OutputFormat>,
 }
 
 impl From<SvgOutput> for Output {
@@ -239,27 +243,44 @@ pub enum SvgOutput {
 
 /// Chooses the encoding for `source` and the spec's filter operations.
 pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -> Result<Encoding, PlanError> {
-    let svg = output.svg;
-    let mut requested = None;
-    let (mut jpeg, mut webp, mut avif) = (None, None, None);
-    for op in operations {
-        match op {
-            Operation::Format(r) => requested = Some(*r),
-            Operation::JpegQuality(q) => jpeg = Some(q.get()),
-            Operation::WebpQuality(q) => webp = Some(q.get()),
-            Operation::AvifQuality(q) => avif = Some(q.get()),
-            _ => {}
-        }
-    }
+    let requested = operations.iter().rev().find_map(|op| match op {
+        Operation::Format(r) => Some(*r),
+        _ => None,
+    });
     if source == SourceFormat::Svg {
-        match (svg, requested) {
+        match (output.svg, requested) {
             (SvgOutput::Svg, Some(r)) => return Err(PlanError::FormatOnSvg(r.format)),
             (SvgOutput::Svg | SvgOutput::RasterOnRequest, None) => return Ok(Encoding::Svg),
             (SvgOutput::Raster, None) => return Ok(Encoding::Png),
             (_, Some(_)) => {}
         }
     }
+    let format = match requested {
+        Some(r) => r.format,
+        None => output.converted(source)?,
+    };
     let lossless = requested.is_some_and(|r| r.lossless);
+    Ok(encoding(format, operations, lossless, output))
+}
+
+/// `format`, lossy at the spec's quality option for it or the site's
+/// quality: what Accept negotiation picks.
+pub fn lossy(format: OutputFormat, operations: &[Operation], output: &Output) -> Encoding {
+    encoding(format, operations, false, output)
+}
+
+/// `format` with the spec's quality options (the last of each kind), else
+/// the site's qualities.
+fn encoding(format: OutputFormat, operations: &[Operation], lossless: bool, output: &Output) -> Encoding {
+    let (mut jpeg, mut webp, mut avif) = (None, None, None);
+    for op in operations {
+        match op {
+            Operation::JpegQuality(q) => jpeg = Some(q.get()),
+            Operation::WebpQuality(q) => webp = Some(q.get()),
+            Operation::AvifQuality(q) => avif = Some(q.get()),
+            _ => {}
+        }
+    }
     let compression = |quality: Option<u8>, default: u8| {
         if lossless {
             Compression::Lossless
@@ -267,11 +288,7 @@ pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -
             Compression::Lossy(quality.unwrap_or(default))
         }
     };
-    let format = match requested {
-        Some(r) => r.format,
-        None => output.converted(source)?,
-    };
-    Ok(match format {
+    match format {
         OutputFormat::Jpeg => Encoding::Jpeg {
             quality: jpeg.unwrap_or(output.jpeg_quality()),
         },
@@ -282,7 +299,7 @@ pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -
         OutputFormat::Ico => Encoding::Ico,
         OutputFormat::Heic => Encoding::Heic(compression(None, output.heic_quality())),
         OutputFormat::Svg => Encoding::Svg,
-    })
+    }
 }
 
 /// Wagtail 8's default conversions: bmp → png, heic → jpeg, still gif → png

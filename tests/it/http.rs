@@ -194,6 +194,113 @@ fn answers_304_and_head() {
     assert_eq!(server.head(&path("width-200", "missing.png")).status, 404);
 }
 
+/// Chrome's `Accept` for images.
+const CHROME: &str = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8";
+
+#[test]
+fn negotiates_formats_with_vary_on_every_answer() {
+    let (server, _) = local("negotiation", &[("RENDITIOND_FORMAT_NEGOTIATION", "avif,webp")]);
+    let p = path("fill-120x80", "photo-baseline.jpg");
+    let get = |accept: &str| server.get_with(&p, &[("accept", accept)]);
+    let (chrome, older, curl) = (get(CHROME), get("image/webp,*/*"), get("*/*"));
+    for (reply, mime, name) in [
+        (&chrome, "image/avif", "photo-baseline.2e16d0ba.fill-120x80.avif"),
+        (&older, "image/webp", "photo-baseline.2e16d0ba.fill-120x80.webp"),
+        (&curl, "image/jpeg", "photo-baseline.2e16d0ba.fill-120x80.jpg"),
+    ] {
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!((reply.header("content-type"), reply.header("vary")), (mime, "Accept"));
+        let disposition = format!("inline; filename=\"{name}\"");
+        assert_eq!(reply.header("content-disposition"), disposition);
+    }
+    assert_eq!(&chrome.body[4..12], b"ftypavif");
+    for reply in [&older, &curl] {
+        let image = image::load_from_memory(&reply.body).expect("decodable");
+        assert_eq!((image.width(), image.height()), (120, 80));
+    }
+    let etags = [chrome.header("etag"), older.header("etag"), curl.header("etag")];
+    assert!(
+        etags[0] != etags[1] && etags[1] != etags[2] && etags[0] != etags[2],
+        "{etags:?}"
+    );
+    assert_eq!(server.renders(), 3.0);
+    // Another header in the same bucket is the same rendition, from memory.
+    let safari = get("image/webp,image/avif,image/jxl,image/heic,*/*;q=0.5");
+    assert_eq!((safari.header("etag"), &safari.body), (etags[0], &chrome.body));
+    assert_eq!(server.renders(), 3.0);
+
+    // If-None-Match is matched against the format picked now.
+    let has_webp = [("accept", "image/webp"), ("if-none-match", etags[1])];
+    let not_modified = server.get_with(&p, &has_webp);
+    assert_eq!((not_modified.status, not_modified.header("vary")), (304, "Accept"));
+    let now_avif = server.get_with(&p, &[("accept", "image/avif"), ("if-none-match", etags[1])]);
+    assert_eq!((now_avif.status, now_avif.header("etag")), (200, etags[0]));
+    let head = server.head_with(&p, &[("accept", "image/webp")]);
+    assert_eq!((head.status, head.header("content-type")), (200, "image/webp"));
+    assert_eq!((head.header("vary"), head.header("etag")), ("Accept", etags[1]));
+
+    // An explicit format, and a lossless default, are never negotiated.
+    for (spec, key, mime) in [
+        ("fill-120x80|format-jpeg", "photo-baseline.jpg", "image/jpeg"),
+        ("width-50", "alpha.png", "image/png"),
+    ] {
+        let reply = server.get_with(&path(spec, key), &[("accept", CHROME)]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(
+            (reply.header("content-type"), reply.header("vary")),
+            (mime, ""),
+            "{spec}"
+        );
+    }
+}
+
+#[test]
+fn without_negotiation_accept_changes_nothing() {
+    let (server, _) = local("no-negotiation", &[]);
+    let reply = server.get_with(&path("fill-120x80", "photo-baseline.jpg"), &[("accept", CHROME)]);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!((reply.header("content-type"), reply.header("vary")), ("image/jpeg", ""));
+}
+
+#[test]
+fn negotiated_redirects_vary_and_point_to_each_format() {
+    let dir = scratch("negotiated-redirects");
+    let store = dir.join("renditions");
+    std::fs::create_dir_all(&store).expect("rendition store");
+    let store_text = store.to_string_lossy().into_owned();
+    let (server, _) = local(
+        "negotiated-redirects-originals",
+        &[
+            ("RENDITIOND_FORMAT_NEGOTIATION", "webp"),
+            ("RENDITIOND_RENDITIONS", &store_text),
+            ("RENDITIOND_ACTION", "redirect"),
+            ("RENDITIOND_PUBLIC_URL", "https://cdn.example/r"),
+        ],
+    );
+    let p = path("width-100", "photo-baseline.jpg");
+    let locations: Vec<String> = ["image/webp", "image/jpeg"]
+        .into_iter()
+        .map(|accept| {
+            let reply = server.get_with(&p, &[("accept", accept)]);
+            assert_eq!(
+                (reply.status, reply.header("vary")),
+                (302, "Accept"),
+                "{}",
+                reply.text()
+            );
+            reply.header("location").to_owned()
+        })
+        .collect();
+    assert!(
+        locations[0].ends_with(".webp") && locations[1].ends_with(".jpg"),
+        "{locations:?}"
+    );
+    for location in &locations {
+        let name = location.rsplit('/').next().expect("a name");
+        assert!(store.join(name).is_file(), "{name} is not in the store");
+    }
+}
+
 #[test]
 fn every_error_status() {
     let (server, _) = local("statuses", &[("RENDITIOND_MAX_SOURCE_BYTES", "1000000")]);

@@ -275,6 +275,7 @@ fn renders_with_the_sites_output_settings() {
             ("RENDITIOND_WAGTAIL_VERSION", "7.0"),
             ("RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS", r#"{"png": "jpeg"}"#),
             ("RENDITIOND_WAGTAIL_WEBP_QUALITY", "55"),
+            ("RENDITIOND_FORMAT_NEGOTIATION", "webp"),
         ],
     );
     let auth = format!("Bearer {TOKEN}");
@@ -287,6 +288,7 @@ fn renders_with_the_sites_output_settings() {
             "wagtail_version": "7.0",
             "format_conversions": {"png": "jpeg"},
             "jpeg_quality": null, "webp_quality": 55, "avif_quality": null, "heic_quality": null,
+            "format_negotiation": ["webp"],
             "effective": {"jpeg_quality": 85, "webp_quality": 55, "avif_quality": 80, "heic_quality": 80},
         })
     );
@@ -294,6 +296,13 @@ fn renders_with_the_sites_output_settings() {
     // 7.0 turns a PNG into what the site converts it to, and the plan agrees.
     let reply = server.get(&url("2", "width-32", ""));
     assert_eq!(reply.header("content-type"), "image/jpeg");
+    // Negotiation is on: that JPEG is a default a browser taking WebP gets
+    // as WebP, and both answers say they vary with Accept.
+    let browser = server.get_with(&url("2", "width-32", ""), &[("accept", "image/webp,*/*")]);
+    assert_eq!(browser.status, 200, "{}", browser.text());
+    assert_eq!(browser.header("content-type"), "image/webp");
+    assert_eq!((reply.header("vary"), browser.header("vary")), ("Accept", "Accept"));
+    assert_ne!(reply.header("etag"), browser.header("etag"));
     let items =
         json!([{"image_id": 2, "spec": "width-32"}, {"width": 10, "height": 10, "format": "webp", "spec": "original"}]);
     let plan = server.post("/v1/plan", &items.to_string(), &[("authorization", &auth)]);

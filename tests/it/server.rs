@@ -167,7 +167,16 @@ impl Server {
 
     /// `HEAD path`.
     pub fn head(&self, path: &str) -> Reply {
-        reply(self.agent.head(format!("{}{path}", self.base)).call())
+        self.head_with(path, &[])
+    }
+
+    /// `HEAD path` with extra headers.
+    pub fn head_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.agent.head(format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        reply(request.call())
     }
 
     /// The sum of a metric's samples whose line starts with `prefix`

@@ -7,7 +7,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use percent_encoding::percent_decode_str;
 
-use super::rendition::{decode, respond};
+use super::rendition::{decode, negotiating, respond};
 use crate::http::error::HttpError;
 use crate::renditions::{RenditionError, Request, check_spec};
 use crate::spec::{SpecError, SpecLimits};
@@ -101,7 +101,7 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         &image.file_hash,
         &state.spec_limits,
     )?;
-    let resolved = match state.renditions.resolve(rendition).await {
+    let resolved = match state.renditions.resolve(negotiating(rendition, &request, &state)).await {
         Err(RenditionError::NotFound(key)) => return Err(HttpError::SourceMissing(key)),
         other => other?,
     };

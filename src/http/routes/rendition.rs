@@ -86,8 +86,21 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         .verify(&path.signature, &path.spec, &path.key)
         .map_err(|_| HttpError::Signature)?;
     let rendition = Request::parse(&path.spec, &path.key, &state.spec_limits)?;
-    let resolved = state.renditions.resolve(rendition).await?;
+    let resolved = state
+        .renditions
+        .resolve(negotiating(rendition, &request, &state))
+        .await?;
     respond(&request, &state, &resolved).await
+}
+
+/// `rendition` with the client's `Accept`, when the service negotiates
+/// formats (the header is not read otherwise).
+pub fn negotiating(rendition: Request, request: &HttpRequest, state: &AppState) -> Request {
+    if state.renditions.output().negotiation.is_empty() {
+        rendition
+    } else {
+        rendition.accepting(responses::accept(request))
+    }
 }
 
 /// The answer for a resolved rendition, shared by every rendition route:
@@ -96,12 +109,7 @@ pub async fn respond(request: &HttpRequest, state: &AppState, resolved: &Resolve
     match (state.action, state.public_url.as_deref()) {
         (Action::Redirect, Some(public_url)) => {
             let tier = state.renditions.publish(resolved).await?;
-            Ok(responses::redirect(
-                public_url,
-                &resolved.key,
-                tier,
-                &state.cache_control,
-            ))
+            Ok(responses::redirect(public_url, resolved, tier, &state.cache_control))
         }
         _ if responses::is_not_modified(request, &resolved.key) => {
             Ok(responses::not_modified(resolved, &state.cache_control))
