@@ -63,6 +63,7 @@ SETTINGS = {
     "RENDITIOND_SHUTDOWN_TIMEOUT": "20",
     "RENDITIOND_STORAGE_TIMEOUT": str(STORAGE_TIMEOUT),
     "RENDITIOND_VERSION_TTL": str(VERSION_TTL),
+    "RENDITIOND_FORMAT_NEGOTIATION": "avif,webp",
     "RUST_LOG": "info",
 }
 # Extra settings for every instance, "NAME=value,NAME=value": to break

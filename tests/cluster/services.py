@@ -305,7 +305,9 @@ VCL = """vcl 4.1;
 # The CDN: renditiond behind HAProxy, and the rendition bucket (read
 # anonymously) for the public URL of redirect mode. Caching follows the
 # builtin VCL: Cache-Control (no-store and private are not cached), ETag
-# (If-None-Match answered 304 from the cache), Vary.
+# (If-None-Match answered 304 from the cache), Vary. Accept is normalised
+# to the bucket renditiond's format negotiation picks (README, "Format
+# negotiation and CDNs"), so Vary: Accept keeps one copy per format.
 backend lb {{
     .host = "{lb}";
     .port = "80";
@@ -325,6 +327,13 @@ sub vcl_recv {{
         set req.backend_hint = store;
     }} else {{
         set req.backend_hint = lb;
+        if (req.http.Accept ~ "image/avif") {{
+            set req.http.Accept = "image/avif";
+        }} elsif (req.http.Accept ~ "image/webp") {{
+            set req.http.Accept = "image/webp";
+        }} else {{
+            unset req.http.Accept;
+        }}
     }}
 }}
 

@@ -41,6 +41,8 @@ CACHED_SPECS = [
     "fill-64x48|format-webp",
     "width-120",
 ]
+# Chrome's Accept for images.
+CHROME = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
 # A render that takes seconds: longer than the shutdown delay.
 SLOW_SPEC = "width-{width}|format-avif"
 LOAD_THREADS = 6
@@ -380,6 +382,37 @@ def test_behind_the_cdn(cluster: Cluster) -> None:
     assert first.status == 200 and second.status == 200 and second.body == first.body
     assert is_hit(second) and after == before
     assert revalidated.status == 304 and after_revalidation == before
+
+    # Accept negotiation: the CDN keys on the normalised Accept, so each
+    # format is rendered once and other headers of its bucket are hits.
+    negotiated = rendition_path("fill-140x100", "cdn/photo-baseline.jpg")
+    buckets = {
+        "image/avif": [CHROME, "image/webp,image/avif,image/jxl,image/heic,*/*;q=0.5"],
+        "image/webp": ["image/webp,*/*", "image/webp,image/apng,*/*;q=0.8"],
+        "image/jpeg": ["", "*/*"],
+    }
+    before_negotiation = rendition_requests(cluster)
+    answers = {
+        mime: [cluster.get(cdn, negotiated, {"Accept": a} if a else None) for a in accepts]
+        for mime, accepts in buckets.items()
+    }
+    after_negotiation = rendition_requests(cluster)
+
+    def seen(r: Response) -> str:
+        return f"{r.status} {r.headers.get('content-type')} Vary {r.headers.get('vary')} hit={is_hit(r)}"
+
+    figure(
+        "5 behind the CDN",
+        "negotiation: "
+        + "; ".join(f"{mime}: {', '.join(seen(r) for r in rs)}" for mime, rs in answers.items())
+        + f"; renditiond requests {before_negotiation:.0f} -> {after_negotiation:.0f}",
+    )
+    for mime, (first_of, second_of) in answers.items():
+        for r in (first_of, second_of):
+            assert r.status == 200 and r.headers.get("content-type") == mime, (mime, r.status, r.headers)
+            assert r.headers.get("vary") == "Accept", (mime, r.headers)
+        assert is_hit(second_of) and second_of.body == first_of.body, mime
+    assert after_negotiation == before_negotiation + 3
 
     # Redirect mode: the 302 is cached, its target comes from the bucket.
     assert cluster.redirect is not None
