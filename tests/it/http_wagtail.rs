@@ -202,6 +202,53 @@ fn plans_renditions_without_pixels() {
     }
 }
 
+/// `POST /v1/warm` with the token: the answer, which must be a 200.
+fn warm(server: &Server, body: &str) -> Value {
+    let reply = server.post("/v1/warm", body, &[("authorization", &format!("Bearer {TOKEN}"))]);
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    serde_json::from_slice(&reply.body).expect("JSON")
+}
+
+/// One rendition of a `/v1/warm` answer.
+fn warmed(spec: &str, format: &str, status: &str, (width, height): (u32, u32)) -> Value {
+    json!({"spec": spec, "format": format, "status": status, "width": width, "height": height})
+}
+
+#[test]
+fn warms_negotiated_formats_when_asked() {
+    let (originals, database) = site("wagtail-warm-formats");
+    let server = start(&originals, &database, &[("RENDITIOND_FORMAT_NEGOTIATION", "avif,webp")]);
+    let auth = format!("Bearer {TOKEN}");
+    let body = json!([
+        {"image_id": 1, "specs": ["width-100", "fill-50x50|format-webp", "bad-spec"], "formats": ["webp", "avif"]},
+        {"key": "original_images/alpha.png", "specs": ["width-10"], "formats": ["webp"]},
+    ]);
+    let done = |spec: &str, format: &str, width: u32, height: u32| warmed(spec, format, "rendered", (width, height));
+    assert_eq!(
+        warm(&server, &body.to_string()),
+        json!([
+            {"renditions": [
+                done("width-100", "jpeg", 100, 66),
+                done("width-100", "avif", 100, 66),
+                done("width-100", "webp", 100, 66),
+                // An explicit format, and a PNG, are one rendition each.
+                done("fill-50x50|format-webp", "webp", 50, 50),
+                {"spec": "bad-spec", "error": "Invalid filter spec: bad-spec"},
+            ]},
+            {"renditions": [done("width-10", "png", 10, 10)]},
+        ])
+    );
+    assert_eq!(server.renders(), 5.0);
+    // A browser taking AVIF finds it warm.
+    let chrome = server.get_with(&url("1", "width-100", ""), &[("accept", "image/avif,image/webp,*/*")]);
+    assert_eq!((chrome.status, chrome.header("content-type")), (200, "image/avif"));
+    assert_eq!(server.renders(), 5.0);
+    // Only the service's negotiated formats.
+    let jpeg = json!([{"image_id": 1, "specs": ["width-100"], "formats": ["jpeg"]}]);
+    let refused = server.post("/v1/warm", &jpeg.to_string(), &[("authorization", &auth)]);
+    assert_eq!((refused.status, refused.text().as_str()), (400, "Invalid request body"));
+}
+
 #[test]
 fn warms_renditions_before_they_are_asked_for() {
     let (originals, database) = site("wagtail-warm");
@@ -216,10 +263,9 @@ fn warms_renditions_before_they_are_asked_for() {
     ])
     .to_string();
     let warm = |expected_status: &str| -> Value {
-        let reply = server.post("/v1/warm", &body, &[("authorization", &auth)]);
-        assert_eq!(reply.status, 200, "{}", reply.text());
-        let answer: Value = serde_json::from_slice(&reply.body).expect("JSON");
-        let done = |spec: &str, format: &str, width: u32, height: u32| json!({"spec": spec, "format": format, "status": expected_status, "width": width, "height": height});
+        let answer = warm(&server, &body);
+        let done =
+            |spec: &str, format: &str, width: u32, height: u32| warmed(spec, format, expected_status, (width, height));
         assert_eq!(
             answer,
             json!([

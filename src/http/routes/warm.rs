@@ -10,7 +10,9 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
+use crate::format::OutputFormat;
 use crate::http::error::HttpError;
+use crate::plan::{Accept, NEGOTIABLE};
 use crate::renditions::{RenditionError, Request, Warmed};
 use crate::state::AppState;
 use crate::wagtail::{WagtailImage, json_number};
@@ -37,6 +39,10 @@ struct WarmItem {
     key: Option<String>,
     /// The filter specs.
     specs: Vec<String>,
+    /// Formats of `RENDITIOND_FORMAT_NEGOTIATION` to warm too, as browsers
+    /// that take them get them (the default format is always warmed).
+    #[serde(default)]
+    formats: Vec<String>,
 }
 
 /// What became of one item.
@@ -80,11 +86,26 @@ pub async fn post(
     if items.iter().any(|item| item.specs.len() > MAX_SPECS) {
         return Err(HttpError::TooManyItems);
     }
+    let negotiated = &state.renditions.output().negotiation;
+    for item in &items {
+        if let Some(name) = item
+            .formats
+            .iter()
+            .find(|name| !negotiated.iter().any(|f| f.name() == name.as_str()))
+        {
+            return Err(HttpError::BadBody(format!("{name:?} is not a negotiated format")));
+        }
+    }
     let state = state.into_inner();
     // As many renders at once as there are workers: the specs of an item
     // side by side, and as many items as that leaves room for.
     let workers = state.renditions.workers().max(1);
-    let per_item = items.iter().map(|i| i.specs.len()).max().unwrap_or(1).clamp(1, workers);
+    let per_item = items
+        .iter()
+        .map(|i| i.specs.len() * (1 + i.formats.len()))
+        .max()
+        .unwrap_or(1)
+        .clamp(1, workers);
     let replies: Vec<ItemReply> = stream::iter(items)
         .map(|item| warm_item(state.clone(), item, per_item))
         .buffered(workers / per_item)
@@ -110,7 +131,11 @@ async fn warm_item(state: Arc<AppState>, item: WarmItem, parallel: usize) -> Ite
         }
     };
     let limits = &state.spec_limits;
-    let mut requests = Vec::with_capacity(item.specs.len());
+    let formats: Vec<OutputFormat> = NEGOTIABLE
+        .into_iter()
+        .filter(|f| item.formats.iter().any(|name| name == f.name()))
+        .collect();
+    let mut requests = Vec::with_capacity(item.specs.len() * (1 + formats.len()));
     let mut replies: Vec<(usize, SpecReply)> = Vec::with_capacity(item.specs.len());
     for (i, spec) in item.specs.iter().enumerate() {
         let made = match (&image, &item.key) {
@@ -121,16 +146,28 @@ async fn warm_item(state: Arc<AppState>, item: WarmItem, parallel: usize) -> Ite
             (None, None) => continue,
         };
         match made {
-            Ok(request) => requests.push((i, request)),
+            Ok(request) => {
+                // The default, then each format as a browser that takes
+                // only that one asks for it.
+                for format in &formats {
+                    let accept = Accept::parse([format.mime_type()]);
+                    requests.push((i, request.clone().accepting(accept)));
+                }
+                requests.insert(requests.len() - formats.len(), (i, request));
+            }
             Err(error) => replies.push((i, spec_failed(spec.clone(), error.into()))),
         }
     }
     let (indexes, requests): (Vec<usize>, Vec<Request>) = requests.into_iter().unzip();
     let warmed = state.renditions.warm(requests, parallel).await;
+    let mut done: Vec<(usize, OutputFormat)> = Vec::new();
     for (i, answer) in indexes.into_iter().zip(warmed) {
         let spec = item.specs[i].clone();
         let reply = match answer {
+            // A spec whose format is not negotiated is one rendition.
+            Ok((resolved, _)) if done.contains(&(i, resolved.format)) => continue,
             Ok((resolved, how)) => {
+                done.push((i, resolved.format));
                 let size = state.renditions.planned_size(&resolved);
                 SpecReply::Done {
                     spec,
@@ -142,6 +179,13 @@ async fn warm_item(state: Arc<AppState>, item: WarmItem, parallel: usize) -> Ite
                     width: size.map(|s| json_number(s.width)),
                     height: size.map(|s| json_number(s.height)),
                 }
+            }
+            Err(_)
+                if replies
+                    .iter()
+                    .any(|(j, r)| *j == i && matches!(r, SpecReply::Failed { .. })) =>
+            {
+                continue;
             }
             Err(RenditionError::NotFound(key)) if image.is_some() => spec_failed(spec, HttpError::SourceMissing(key)),
             Err(error) => spec_failed(spec, error.into()),
