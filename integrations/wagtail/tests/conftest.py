@@ -45,6 +45,7 @@ class Renditiond:
             RENDITIOND_WAGTAIL_IMAGE_TABLE=table,
             RENDITIOND_API_TOKEN=settings.RENDITIOND_API_TOKEN,
             RENDITIOND_SIGNING_KEYS="adapter-tests-signing-key",
+            RENDITIOND_FORMAT_NEGOTIATION="avif,webp",
         )
         # The site's Wagtail version and output settings, as renditiond_env gives them.
         self.env.update(output_settings())
@@ -89,9 +90,9 @@ class Renditiond:
         pattern = re.compile(r"^renditiond_render_duration_seconds_count\{[^}]*\} (\d+)$", re.M)
         return sum(int(n) for n in pattern.findall(text))
 
-    def get(self, path: str) -> tuple[int, Message, bytes]:
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, Message, bytes]:
         """Status, headers (any case) and body of ``GET path``."""
-        request = urllib.request.Request(self.url + path)
+        request = urllib.request.Request(self.url + path, headers=headers or {})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, response.headers, response.read()

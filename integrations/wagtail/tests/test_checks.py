@@ -9,6 +9,7 @@ from django.core import checks
 from django.core.management import call_command
 
 from wagtail_renditiond import conf
+from wagtail_renditiond.checks import differences
 
 
 def run(deploy: bool = False) -> list[checks.CheckMessage]:
@@ -89,6 +90,24 @@ def test_the_deploy_check_names_every_output_setting_that_differs(renditiond: An
             id="wagtailrenditiond.E006",
         ),
     ]
+
+
+def test_warmed_formats_must_be_negotiated_by_the_service(renditiond: Any, settings: Any) -> None:
+    settings.RENDITIOND_WARM_FORMATS = "webp"
+    (error,) = run()
+    assert error.msg == 'RENDITIOND_WARM_FORMATS must be a list of "avif" and "webp", e.g. ["avif", "webp"].'
+    # The test service negotiates both.
+    settings.RENDITIOND_WARM_FORMATS = ["avif", "webp"]
+    assert run(deploy=True) == []
+    service = {"format_negotiation": ["webp"]}
+    (found,) = [d for d in differences(service) if d[3] == "RENDITIOND_FORMAT_NEGOTIATION"]
+    assert found == (
+        "negotiated formats (RENDITIOND_WARM_FORMATS warms)",
+        "avif, webp",
+        "webp",
+        "RENDITIOND_FORMAT_NEGOTIATION",
+        "avif,webp",
+    )
 
 
 def test_plain_check_never_calls_the_service(settings: Any) -> None:

@@ -58,6 +58,24 @@ def test_warm_renders_once_then_every_page_is_a_cache_hit(renditiond: Any, tmp_p
     assert again.splitlines()[-1] == "0 rendered, 6 already cached, 0 failed."
 
 
+def test_warming_adds_the_negotiated_formats_it_is_given(
+    renditiond: Any, tmp_path: Path, settings: Any
+) -> None:
+    settings.RENDITIOND_WARM_FORMATS = ["webp", "avif"]
+    image = make_image("photo-baseline.jpg")
+    renders = renditiond.renders()
+    output = warm(tmp_path / "state.json", *spec_args())
+    # width-100 as JPEG, WebP and AVIF; fill-50x50|format-webp is WebP whatever the browser.
+    assert output.splitlines()[-1] == "4 rendered, 0 already cached, 0 failed.", output
+    assert renditiond.renders() == renders + 4
+    # A browser that takes AVIF finds it warm.
+    html = Template("{% load wagtailimages_tags %}{% image img width-100 %}").render(Context({"img": image}))
+    (url,) = re.findall(r'src="([^"]+)"', html)
+    status, headers, _ = renditiond.get(url.removeprefix(renditiond.url), {"Accept": "image/avif,*/*"})
+    assert (status, headers["Content-Type"], headers["Vary"]) == (200, "image/avif", "Accept")
+    assert renditiond.renders() == renders + 4
+
+
 def test_warm_resumes_after_an_interrupt(renditiond: Any, tmp_path: Path) -> None:
     first, *_ = (make_image("alpha.png") for _ in range(3))
     state = tmp_path / "state.json"

@@ -23,6 +23,7 @@ _IDS = {
     "RENDITIOND_COOLDOWN": "E003",
     "RENDITIOND_WARM_TIMEOUT": "E003",
     "RENDITIOND_WARM_SPECS": "E003",
+    "RENDITIOND_WARM_FORMATS": "E003",
 }
 
 _HINTS = {
@@ -130,6 +131,18 @@ def differences(service: Any) -> list[tuple[str, str, str, str, str]]:
                 repr(theirs_conversions),
                 "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
                 "'" + json.dumps(ours_conversions, sort_keys=True) + "'",
+            )
+        )
+    warmed = conf.get_settings().warm_formats
+    negotiated = service.get("format_negotiation") or []
+    if not set(warmed) <= set(negotiated):
+        found.append(
+            (
+                "negotiated formats (RENDITIOND_WARM_FORMATS warms)",
+                ", ".join(warmed),
+                ", ".join(negotiated) or "none",
+                "RENDITIOND_FORMAT_NEGOTIATION",
+                ",".join(warmed),
             )
         )
     for setting, variable in QUALITIES.items():

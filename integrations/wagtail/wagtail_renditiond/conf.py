@@ -28,7 +28,11 @@ DEFAULTS: dict[str, Any] = {
     "RENDITIOND_COOLDOWN": 30.0,
     "RENDITIOND_WARM_TIMEOUT": 300.0,
     "RENDITIOND_WARM_SPECS": (),
+    "RENDITIOND_WARM_FORMATS": (),
 }
+
+#: The formats renditiond may negotiate (its ``RENDITIOND_FORMAT_NEGOTIATION``).
+NEGOTIABLE = ("avif", "webp")
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class RenditiondSettings:
     warm_timeout: float
     #: Specs warmed whenever an image is saved with a new file or focal point.
     warm_specs: tuple[str, ...]
+    #: Negotiated formats warmed beside each spec's default format.
+    warm_formats: tuple[str, ...] = ()
 
 
 def problems(values: dict[str, Any] | None = None) -> list[tuple[str, str]]:
@@ -80,6 +86,15 @@ def problems(values: dict[str, Any] | None = None) -> list[tuple[str, str]]:
         or not all(isinstance(x, str) for x in specs)
     ):
         found.append(("RENDITIOND_WARM_SPECS", 'must be a list of filter specs, e.g. ["width-800"]'))
+    formats = values["RENDITIOND_WARM_FORMATS"]
+    if (
+        isinstance(formats, str)
+        or not isinstance(formats, list | tuple)
+        or not all(x in NEGOTIABLE for x in formats)
+    ):
+        found.append(
+            ("RENDITIOND_WARM_FORMATS", 'must be a list of "avif" and "webp", e.g. ["avif", "webp"]')
+        )
     for name in ("RENDITIOND_TIMEOUT", "RENDITIOND_COOLDOWN", "RENDITIOND_WARM_TIMEOUT"):
         if not _is_positive_number(values[name]):
             found.append((name, "must be a positive number of seconds"))
@@ -111,6 +126,7 @@ def get_settings() -> RenditiondSettings:
         cooldown=float(values["RENDITIOND_COOLDOWN"]),
         warm_timeout=float(values["RENDITIOND_WARM_TIMEOUT"]),
         warm_specs=tuple(values["RENDITIOND_WARM_SPECS"]),
+        warm_formats=tuple(dict.fromkeys(values["RENDITIOND_WARM_FORMATS"])),
     )
 
 

@@ -49,17 +49,22 @@ class Tally:
 
 
 def warm_images(images: Iterable[Any], specs: list[str], tally: Tally) -> None:
-    """Warms ``specs`` of each image, in calls within renditiond's bounds;
-    raises ``client.RenditiondUnavailable`` when renditiond does not answer."""
+    """Warms ``specs`` of each image (and their ``RENDITIOND_WARM_FORMATS``),
+    in calls within renditiond's bounds; raises
+    ``client.RenditiondUnavailable`` when renditiond does not answer."""
     from .offload import image_version
 
+    settings = get_settings()
+    extra = {"formats": list(settings.warm_formats)} if settings.warm_formats else {}
     items = [(image.pk, image_version(image)) for image in images]
     for start in range(0, len(specs), MAX_SPECS):
         chunk_specs = specs[start : start + MAX_SPECS]
         for first in range(0, len(items), MAX_ITEMS):
             batch = items[first : first + MAX_ITEMS]
-            body = [{"image_id": pk, "version": version, "specs": chunk_specs} for pk, version in batch]
-            for (pk, _), answer in zip(batch, client.warm(get_settings(), body), strict=True):
+            body = [
+                {"image_id": pk, "version": version, "specs": chunk_specs, **extra} for pk, version in batch
+            ]
+            for (pk, _), answer in zip(batch, client.warm(settings, body), strict=True):
                 tally.add(pk, answer)
 
 

@@ -59,7 +59,8 @@ class Command(BaseCommand):
             )
         if options["tag"]:
             images = images.filter(tags__name=options["tag"])
-        scope = json.dumps([specs, options["collection"], options["tag"]])
+        formats = list(settings.warm_formats)
+        scope = json.dumps([specs, options["collection"], options["tag"]] + ([formats] if formats else []))
         state = Path(
             options["state_file"]
             or f".renditiond-warm-{hashlib.sha256(scope.encode()).hexdigest()[:12]}.json"
