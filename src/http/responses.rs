@@ -7,7 +7,6 @@ use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 
 use crate::cache::{CachedRendition, RenditionKey, Tier};
 use crate::format::OutputFormat;
-use crate::plan::Accept;
 use crate::renditions::Resolved;
 
 /// The CSP of raster images: nothing may run or load.
@@ -19,17 +18,6 @@ const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src da
 /// Characters escaped in a redirect's last segment (rendition names are
 /// path-safe already; this is a second guard).
 const SEGMENT: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'/').add(b'?');
-
-/// The request's `Accept` headers, for format negotiation (values that are
-/// not visible ASCII are left out).
-pub fn accept(request: &HttpRequest) -> Accept {
-    Accept::parse(
-        request
-            .headers()
-            .get_all(header::ACCEPT)
-            .filter_map(|value| value.to_str().ok()),
-    )
-}
 
 /// Whether the client already has this rendition (`If-None-Match`).
 pub fn is_not_modified(request: &HttpRequest, key: &RenditionKey) -> bool {

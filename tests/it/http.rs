@@ -239,6 +239,11 @@ fn negotiates_formats_with_vary_on_every_answer() {
     assert_eq!((head.status, head.header("content-type")), (200, "image/webp"));
     assert_eq!((head.header("vary"), head.header("etag")), ("Accept", etags[1]));
 
+    // A hostile header: 4,000 ranges are read no further than the 64th.
+    let flood = format!("{}image/avif", "text/plain;q=0.5;a=b,".repeat(4000));
+    let flooded = get(&flood);
+    assert_eq!((flooded.status, flooded.header("content-type")), (200, "image/jpeg"));
+
     // An explicit format, and a lossless default, are never negotiated.
     for (spec, key, mime) in [
         ("fill-120x80|format-jpeg", "photo-baseline.jpg", "image/jpeg"),

@@ -2,12 +2,14 @@
 //! storage key. The handler reads as the flow: parse the path, verify the
 //! signature, resolve, then 304, serve or redirect.
 
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use percent_encoding::percent_decode_str;
 
 use crate::config::Action;
 use crate::http::error::HttpError;
 use crate::http::responses;
+use crate::plan::Accept;
 use crate::renditions::{RenditionError, Request, Resolved, check_spec};
 use crate::spec::{SpecError, SpecLimits};
 use crate::state::AppState;
@@ -93,14 +95,15 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
     respond(&request, &state, &resolved).await
 }
 
-/// `rendition` with the client's `Accept`, when the service negotiates
-/// formats (the header is not read otherwise).
+/// `rendition` with the client's `Accept` headers, when the service
+/// negotiates formats (the header is not read otherwise; values that are
+/// not visible ASCII are left out).
 pub fn negotiating(rendition: Request, request: &HttpRequest, state: &AppState) -> Request {
     if state.renditions.output().negotiation.is_empty() {
-        rendition
-    } else {
-        rendition.accepting(responses::accept(request))
+        return rendition;
     }
+    let values = request.headers().get_all(header::ACCEPT);
+    rendition.accepting(Accept::parse(values.filter_map(|v| v.to_str().ok())))
 }
 
 /// The answer for a resolved rendition, shared by every rendition route:

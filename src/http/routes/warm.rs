@@ -102,7 +102,7 @@ pub async fn post(
     let workers = state.renditions.workers().max(1);
     let per_item = items
         .iter()
-        .map(|i| i.specs.len() * (1 + i.formats.len()))
+        .map(|i| i.specs.len() * (1 + i.formats.len().min(NEGOTIABLE.len())))
         .max()
         .unwrap_or(1)
         .clamp(1, workers);
@@ -149,11 +149,11 @@ async fn warm_item(state: Arc<AppState>, item: WarmItem, parallel: usize) -> Ite
             Ok(request) => {
                 // The default, then each format as a browser that takes
                 // only that one asks for it.
-                for format in &formats {
-                    let accept = Accept::parse([format.mime_type()]);
-                    requests.push((i, request.clone().accepting(accept)));
-                }
-                requests.insert(requests.len() - formats.len(), (i, request));
+                let variants = formats
+                    .iter()
+                    .map(|format| request.clone().accepting(Accept::parse([format.mime_type()])))
+                    .collect::<Vec<_>>();
+                requests.extend(std::iter::once(request).chain(variants).map(|r| (i, r)));
             }
             Err(error) => replies.push((i, spec_failed(spec.clone(), error.into()))),
         }
