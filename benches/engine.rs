@@ -80,6 +80,7 @@ fn bench_plan(c: &mut Criterion) {
         size: Size::new(4000.0, 3000.0),
         format: SourceFormat::Jpeg,
         focal_point: Some(FocalPoint::new(1200, 900, 400, 300)),
+        animated: false,
     };
     c.bench_function("plan/parse+plan 10-spec mix", |b| {
         b.iter(|| {
@@ -105,6 +106,7 @@ fn render(bytes: &[u8], spec: &FilterSpec, svg: SvgOutput, limits: &Limits) -> p
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: None,
+        animated: false,
     };
     let plan = plan::plan(&source, spec, &svg.into()).expect("plans");
     black_box(pipeline::render(bytes, &probe, &plan, limits).expect("renders"))

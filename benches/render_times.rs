@@ -126,6 +126,7 @@ fn plan_for(probe: &Probe, spec: &FilterSpec) -> Result<Plan, String> {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: None,
+        animated: false,
     };
     plan::plan(&source, spec, &plan::SvgOutput::Svg.into()).map_err(|e| e.to_string())
 }

@@ -69,6 +69,10 @@ pub struct RenderArgs {
     /// Let `format-*` rasterize an SVG source instead of being an error.
     #[arg(long)]
     pub svg_rasterize: bool,
+    /// Keep an animated GIF or WebP animated (within the default budget of
+    /// RENDITIOND_ANIMATION_MAX_FRAMES and _MAX_PIXELS).
+    #[arg(long)]
+    pub animate: bool,
     /// Focal point in Wagtail's database form: centre x, y, width, height.
     #[arg(long, value_name = "X,Y,W,H")]
     pub focal_point: Option<FocalPoint>,

@@ -10,7 +10,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::format::{OutputFormat, SourceFormat};
-use crate::pipeline::DEFAULT_MAX_PIXELS;
+use crate::pipeline::{AnimationLimits, DEFAULT_MAX_PIXELS, animation};
 use crate::plan::{NEGOTIABLE, Output, SvgOutput};
 use crate::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS, SpecLimits};
 use crate::store::{Location, LocationError};
@@ -78,6 +78,16 @@ pub struct ServeArgs {
     /// The most pixels an original or a rendition may have (more: 413 / 400).
     #[arg(long, env = "RENDITIOND_MAX_PIXELS", default_value_t = DEFAULT_MAX_PIXELS.to_string())]
     pub max_pixels: String,
+    /// Keep animated GIF and WebP originals animated in GIF and WebP
+    /// renditions (default: their first frame, as in Wagtail without Wand).
+    #[arg(long, env = "RENDITIOND_ANIMATION", default_value = "false")]
+    pub animation: String,
+    /// The most frames an animation kept animated may have (more: its first frame).
+    #[arg(long, env = "RENDITIOND_ANIMATION_MAX_FRAMES", default_value_t = animation::DEFAULT_MAX_FRAMES.to_string())]
+    pub animation_max_frames: String,
+    /// The most frames × pixels an animation kept animated may have (more: its first frame).
+    #[arg(long, env = "RENDITIOND_ANIMATION_MAX_PIXELS", default_value_t = animation::DEFAULT_MAX_PIXELS.to_string())]
+    pub animation_max_pixels: String,
     /// Render SVG originals whose spec has format-png|webp|jpeg|avif|gif|ico
     /// with resvg (default: such specs are a 400, as in Wagtail).
     #[arg(long, env = "RENDITIOND_SVG_RASTERIZE", default_value = "false")]
@@ -239,6 +249,8 @@ pub struct Config {
     pub max_pixels: u64,
     /// The site's output settings: formats, qualities, what SVG becomes.
     pub output: Output,
+    /// The budget of animations kept animated; `None`: animation is off.
+    pub animation: Option<AnimationLimits>,
     /// Bounds on SVG originals.
     pub svg_limits: SvgLimits,
     /// Bounds on filter specs.
@@ -289,6 +301,10 @@ pub mod bounds {
     pub const MAX_SOURCE_BYTES: (u64, u64) = (1, 1 << 32);
     /// `RENDITIOND_MAX_PIXELS`: up to 2³² (a 65,535-pixel square JPEG).
     pub const MAX_PIXELS: (u64, u64) = (1, 1 << 32);
+    /// `RENDITIOND_ANIMATION_MAX_FRAMES`.
+    pub const ANIMATION_MAX_FRAMES: (u32, u32) = (1, 100_000);
+    /// `RENDITIOND_ANIMATION_MAX_PIXELS`: up to 2³².
+    pub const ANIMATION_MAX_PIXELS: (u64, u64) = (1, 1 << 32);
     /// `RENDITIOND_SVG_MAX_BYTES`: up to 256 MiB.
     pub const SVG_MAX_BYTES: (usize, usize) = (1, 256 << 20);
     /// `RENDITIOND_SVG_MAX_ELEMENTS`.
@@ -389,6 +405,7 @@ fn output(args: &ServeArgs, svg: SvgOutput) -> Result<Output, ConfigError> {
         avif_quality: quality("RENDITIOND_WAGTAIL_AVIF_QUALITY", &args.wagtail_avif_quality)?,
         heic_quality: quality("RENDITIOND_WAGTAIL_HEIC_QUALITY", &args.wagtail_heic_quality)?,
         negotiation: negotiation(args.format_negotiation.as_deref().unwrap_or(""))?,
+        animation: false,
     })
 }
 
@@ -608,7 +625,24 @@ impl Config {
         } else {
             SvgOutput::Svg
         };
-        let output = output(args, svg_output)?;
+        let mut output = output(args, svg_output)?;
+        let animation = if boolean("RENDITIOND_ANIMATION", &args.animation)? {
+            Some(AnimationLimits {
+                max_frames: number(
+                    "RENDITIOND_ANIMATION_MAX_FRAMES",
+                    &args.animation_max_frames,
+                    bounds::ANIMATION_MAX_FRAMES,
+                )?,
+                max_pixels: number(
+                    "RENDITIOND_ANIMATION_MAX_PIXELS",
+                    &args.animation_max_pixels,
+                    bounds::ANIMATION_MAX_PIXELS,
+                )?,
+            })
+        } else {
+            None
+        };
+        output.animation = animation.is_some();
         let svg_limits = SvgLimits {
             max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, bounds::SVG_MAX_BYTES)?,
             max_elements: number(
@@ -676,6 +710,7 @@ impl Config {
             )?,
             max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, bounds::MAX_PIXELS)?,
             output,
+            animation,
             svg_limits,
             spec_limits,
             render_timeout: seconds(
@@ -829,6 +864,15 @@ mod tests {
                 "RENDITIOND_WAGTAIL_IMAGE_TABLE",
             ),
             (&["--api-token", "short"], "RENDITIOND_API_TOKEN"),
+            (&["--animation", "sometimes"], "RENDITIOND_ANIMATION"),
+            (
+                &["--animation", "true", "--animation-max-frames", "0"],
+                "RENDITIOND_ANIMATION_MAX_FRAMES",
+            ),
+            (
+                &["--animation", "true", "--animation-max-pixels", "lots"],
+                "RENDITIOND_ANIMATION_MAX_PIXELS",
+            ),
             (&["--wagtail-version", "6.3"], "RENDITIOND_WAGTAIL_VERSION"),
             (&["--wagtail-jpeg-quality", "101"], "RENDITIOND_WAGTAIL_JPEG_QUALITY"),
             (&["--wagtail-avif-quality", "high"], "RENDITIOND_WAGTAIL_AVIF_QUALITY"),
@@ -955,6 +999,18 @@ mod tests {
             [OutputFormat::Webp, OutputFormat::Avif]
         );
         assert_eq!(negotiation(&["--format-negotiation", "avif"]), [OutputFormat::Avif]);
+    }
+
+    #[test]
+    fn animation_is_off_by_default_and_carries_its_budget() {
+        let off = config(&[]).expect("valid");
+        assert_eq!((off.animation, off.output.animation), (None, false));
+        let on = config(&["--animation", "true", "--animation-max-frames", "50"]).expect("valid");
+        let budget = AnimationLimits {
+            max_frames: 50,
+            max_pixels: animation::DEFAULT_MAX_PIXELS,
+        };
+        assert_eq!((on.animation, on.output.animation), (Some(budget), true));
     }
 
     #[test]

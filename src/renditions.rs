@@ -396,8 +396,10 @@ impl Renditions {
         if !pipeline::reads(source_format) {
             return Err(PipelineError::UnsupportedSource(source_format).into());
         }
+        let animated = source.probe.as_ref().and_then(Probe::animated) == Some(true);
         let outline = plan::outline(
             source_format,
+            animated,
             &request.spec,
             request.focal_point.as_ref(),
             &self.settings.output,
@@ -412,6 +414,7 @@ impl Renditions {
             &outline.spec,
             request.focal_point.as_ref(),
             outline.encoding,
+            self.settings.limits.animation.as_ref().filter(|_| outline.animated),
         );
         // Wagtail's own name for the rendition, for Content-Disposition.
         let filename = plan::rendition_path(
@@ -433,14 +436,15 @@ impl Renditions {
     }
 
     /// The EXIF-oriented size of the original at `file` (Wagtail's file
-    /// name), from the same cached ranged read as [`resolve`](Self::resolve).
+    /// name) and whether it is animated, from the same cached read as
+    /// [`resolve`](Self::resolve).
     pub async fn source_size(&self, file: &str) -> SourceSize {
         let Ok(key) = StorageKey::new(file) else {
             return SourceSize::Recorded;
         };
         match self.sources.try_get_with_by_ref(&key, self.inspect(&key)).await {
             Ok(source) => source.probe.map_or(SourceSize::Recorded, |probe| {
-                SourceSize::Oriented(probe.oriented_size())
+                SourceSize::Oriented(probe.oriented_size(), probe.animated() == Some(true))
             }),
             Err(error) => match &*error {
                 RenditionError::NotFound(_) => SourceSize::Missing,
@@ -470,10 +474,23 @@ impl Renditions {
             Err(e) => return Err(RenditionError::store(key, e)),
         };
         let format = pipeline::sniff(&inspected.head);
-        let probe = match format {
-            Some(format) if pipeline::reads(format) => pipeline::probe_head(&inspected.head, &self.settings.limits)?,
+        let whole = inspected.head.len() as u64 == inspected.size;
+        let mut probe = match format {
+            Some(format) if pipeline::reads(format) => {
+                pipeline::probe_head(&inspected.head, whole, &self.settings.limits)?
+            }
             _ => None,
         };
+        if probe.as_ref().is_some_and(|p| p.animated().is_none()) && inspected.size <= self.settings.max_source_bytes {
+            // A GIF whose second frame lies beyond the head: whether it moves
+            // decides its format, so it is read whole (once per version).
+            let original = self
+                .originals
+                .read(key, &inspected.version, self.settings.max_source_bytes)
+                .await
+                .map_err(|e| RenditionError::store(key, e))?;
+            probe = Some(pipeline::probe(&original, &self.settings.limits)?);
+        }
         let info = SourceInfo {
             version: inspected.version,
             size: inspected.size,
@@ -916,6 +933,7 @@ fn plan_for(probe: &Probe, request: &Request, output: &Output) -> Result<Plan, R
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: request.focal_point,
+        animated: probe.animated() == Some(true),
     };
     let mut plan = plan::plan(&source, &request.spec, output).map_err(|e| plan_error(request, e))?;
     if let Some(encoding) = request.negotiated {

@@ -94,6 +94,7 @@ impl AppState {
                     max_raster_bytes: config.svg_limits.max_raster_bytes.min(render_budget / 4),
                     ..config.svg_limits
                 },
+                animation: config.animation,
             },
             output: config.output.clone(),
             memory_bytes: config.memory_cache_bytes,

@@ -10,6 +10,7 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::pipeline::AnimationLimits;
 use crate::plan::{Encoding, FocalPoint};
 use crate::store::{SourceVersion, StorageKey};
 
@@ -29,7 +30,8 @@ pub struct RenditionKey {
 
 impl RenditionKey {
     /// The key of the rendition of `original` at `version`, for the cleaned
-    /// `spec`, `focal` point and `encoding` (format and encoder settings).
+    /// `spec`, `focal` point and `encoding` (format and encoder settings),
+    /// and the `animation` budget when the rendition keeps an animation.
     pub fn new(
         original: &StorageKey,
         version: &SourceVersion,
@@ -37,6 +39,7 @@ impl RenditionKey {
         spec: &str,
         focal: Option<&FocalPoint>,
         encoding: Encoding,
+        animation: Option<&AnimationLimits>,
     ) -> Self {
         let focal = focal.map(ToString::to_string).unwrap_or_default();
         let (format, encoder) = (encoding.format(), encoding.identity());
@@ -51,6 +54,13 @@ impl RenditionKey {
             &encoder,
         ] {
             // Length prefixes keep fields from running into each other.
+            hasher.update((field.len() as u64).to_le_bytes());
+            hasher.update(field.as_bytes());
+        }
+        // Only renditions that keep an animation have this field, so every
+        // other identity stays what it was.
+        if let Some(budget) = animation {
+            let field = format!("animated {} {}", budget.max_frames, budget.max_pixels);
             hasher.update((field.len() as u64).to_le_bytes());
             hasher.update(field.as_bytes());
         }
@@ -103,6 +113,7 @@ mod tests {
             spec,
             focal.as_ref(),
             encoding,
+            None,
         )
     }
 
@@ -156,5 +167,23 @@ mod tests {
             base,
             key("a.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 76 })
         );
+    }
+
+    #[test]
+    fn an_animation_and_its_budget_are_part_of_the_identity() {
+        let animated = |budget: Option<&AnimationLimits>| {
+            let original = StorageKey::new("a.gif").expect("valid key");
+            let version = SourceVersion::from_etag("v1");
+            RenditionKey::new(&original, &version, "", "width-100", None, Encoding::Gif, budget)
+        };
+        let budget = AnimationLimits::default();
+        let smaller = AnimationLimits {
+            max_frames: 10,
+            ..budget
+        };
+        let keys = [animated(None), animated(Some(&budget)), animated(Some(&smaller))];
+        assert_ne!(keys[0].etag(), keys[1].etag());
+        assert_ne!(keys[1].etag(), keys[2].etag());
+        assert_eq!(keys[0], key("a.gif", "v1", "width-100", None, Encoding::Gif));
     }
 }

@@ -174,6 +174,7 @@ mod tests {
             "width-10",
             None,
             Encoding::Png,
+            None,
         )
     }
 

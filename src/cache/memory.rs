@@ -188,6 +188,7 @@ mod tests {
             &format!("width-{n}"),
             None,
             Encoding::Png,
+            None,
         )
     }
 

@@ -14,6 +14,7 @@ pub fn run(args: &PlanArgs) -> Result<Value, String> {
         size,
         format: args.source_format,
         focal_point: args.focal_point,
+        animated: false,
     };
     let plan = plan::plan(&source, &spec, &crate::cli::svg_output(args.svg_rasterize).into())
         .map_err(|e| format!("Invalid filter spec: {} ({e})", args.spec))?;

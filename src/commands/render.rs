@@ -4,8 +4,8 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::Context;
-use renditiond::pipeline::{self, Limits};
-use renditiond::plan::{self, Source};
+use renditiond::pipeline::{self, AnimationLimits, Limits};
+use renditiond::plan::{self, Output, Source};
 use renditiond::spec::FilterSpec;
 use serde_json::{Value, json};
 
@@ -15,15 +15,22 @@ use crate::cli::RenderArgs;
 pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
     let spec = FilterSpec::parse(&args.spec).with_context(|| format!("Invalid filter spec: {}", args.spec))?;
     let bytes = fs::read(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
-    let limits = Limits::default();
+    let limits = Limits {
+        animation: args.animate.then(AnimationLimits::default),
+        ..Limits::default()
+    };
     let probe = pipeline::probe(&bytes, &limits).with_context(|| args.input.display().to_string())?;
     let source = Source {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: args.focal_point,
+        animated: probe.animated() == Some(true),
     };
-    let plan = plan::plan(&source, &spec, &crate::cli::svg_output(args.svg_rasterize).into())
-        .with_context(|| format!("Invalid filter spec: {}", args.spec))?;
+    let output = Output {
+        animation: args.animate,
+        ..crate::cli::svg_output(args.svg_rasterize).into()
+    };
+    let plan = plan::plan(&source, &spec, &output).with_context(|| format!("Invalid filter spec: {}", args.spec))?;
     let rendition =
         pipeline::render(&bytes, &probe, &plan, &limits).with_context(|| args.input.display().to_string())?;
     write_atomically(&args.output, &rendition.bytes)?;

@@ -5,9 +5,9 @@
 use std::time::{Duration, Instant};
 
 use super::error::PipelineError;
-use super::{Header, Limits, Probe, Probed};
+use super::{AnimationLimits, Header, Limits, Probe, Probed};
 use crate::format::{OutputFormat, SourceFormat};
-use crate::plan::Plan;
+use crate::plan::{Compression, Encoding, Plan};
 
 /// Memory every render may use whatever its size: codec state, tables, the
 /// encoder's own buffers.
@@ -87,6 +87,13 @@ pub fn memory_cost(
     // Resized, oriented and flattened copies, four bytes a pixel at most,
     // and what the encoder holds.
     let after_decode = output_pixels.saturating_mul(3 * 4 + encoder);
+    if let (Some(Probed::Raster(header)), Some(plan)) = (probe.map(|p| &p.source), plan)
+        && let Some(budget) = super::animation_budget(header, plan, limits)
+    {
+        return FIXED_BYTES
+            .saturating_add(original_bytes)
+            .saturating_add(animation_bytes(header, plan, output_pixels, budget));
+    }
     let decoded = match (probe.map(|p| &p.source), plan) {
         (Some(Probed::Raster(header)), Some(plan)) => decoded_bytes(header, plan),
         // Headers not read yet: the largest original the pixel limit allows,
@@ -110,4 +117,22 @@ fn decoded_bytes(header: &Header, plan: &Plan) -> u64 {
     let converted = if decoded > channels { channels } else { 0 };
     let premultiplied = if shape.alpha { channels } else { 0 };
     (u64::from(w) * u64::from(h)).saturating_mul(decoded + converted + premultiplied)
+}
+
+/// What an animation kept animated holds while it is rendered a frame at a
+/// time: the decoder's canvas, the frame taken from it and the resizer's
+/// premultiplied copy; the resized frame and its copies, and the encoder's
+/// canvases; and the encoded frames, at most as many as the budget lets
+/// through, at up to 2 bytes a pixel (4 for lossless WebP).
+fn animation_bytes(header: &Header, plan: &Plan, output_pixels: u64, budget: &AnimationLimits) -> u64 {
+    let canvas = u64::from(header.width) * u64::from(header.height);
+    let frames = u64::from(budget.max_frames).min(budget.max_pixels / canvas.max(output_pixels).max(1));
+    let encoded = match plan.encoding {
+        Encoding::Webp(Compression::Lossless) => 4,
+        _ => 2,
+    };
+    canvas
+        .saturating_mul(3 * 4)
+        .saturating_add(output_pixels.saturating_mul(3 * 4 + 4 * 4))
+        .saturating_add(frames.saturating_mul(output_pixels).saturating_mul(encoded))
 }

@@ -17,6 +17,7 @@
 //! geometry, or **rasterized** at the planned size and then flattened and
 //! encoded like any other.
 
+pub mod animation;
 mod bitmap;
 mod budget;
 pub mod codec;
@@ -31,6 +32,8 @@ use std::time::{Duration, Instant};
 
 use image::metadata::Orientation;
 
+use self::animation::Motion;
+pub use self::animation::{AnimationLimits, Plays};
 pub use self::bitmap::{Bitmap, Layout};
 pub use self::budget::{Deadline, memory_cost};
 use self::codec::{avif, image_crate, jpeg, webp};
@@ -52,6 +55,9 @@ pub struct Limits {
     pub max_output_pixels: u64,
     /// Bounds on SVG originals.
     pub svg: SvgLimits,
+    /// The budget animated GIF and WebP originals are kept animated within;
+    /// `None`: only their first frame is read, as in Wagtail.
+    pub animation: Option<AnimationLimits>,
 }
 
 impl Default for Limits {
@@ -60,6 +66,7 @@ impl Default for Limits {
             max_source_pixels: DEFAULT_MAX_PIXELS,
             max_output_pixels: DEFAULT_MAX_PIXELS,
             svg: SvgLimits::default(),
+            animation: None,
         }
     }
 }
@@ -88,6 +95,8 @@ struct Header {
     /// How the decoder produces pixels, before any conversion.
     pixels: PixelShape,
     jpeg: Option<jpeg::Header>,
+    /// Whether it moves (always still when animation is off).
+    motion: Motion,
 }
 
 impl Probe {
@@ -97,6 +106,19 @@ impl Probe {
         match &self.source {
             Probed::Raster(header) => header.jpeg.as_ref().and_then(|j| j.icc.as_ref()).map_or(0, Vec::len),
             Probed::Svg(_) => 0,
+        }
+    }
+
+    /// Whether the original is animated and animation is on; `None` when
+    /// the bytes probed end before that is known (a head of a large GIF).
+    pub fn animated(&self) -> Option<bool> {
+        match &self.source {
+            Probed::Raster(header) => match header.motion {
+                Motion::Still => Some(false),
+                Motion::Animated => Some(true),
+                Motion::Unknown => None,
+            },
+            Probed::Svg(_) => Some(false),
         }
     }
 
@@ -175,6 +197,11 @@ pub fn reads(format: SourceFormat) -> bool {
 /// Reads format, size and orientation from the headers, and refuses
 /// originals over the pixel limit before any pixel is decoded.
 pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
+    probe_bytes(bytes, limits, true)
+}
+
+/// [`probe`] of `bytes`, the whole original or its first bytes.
+fn probe_bytes(bytes: &[u8], limits: &Limits, whole: bool) -> Result<Probe, PipelineError> {
     let format = sniff(bytes).ok_or(PipelineError::UnknownFormat)?;
     let undecodable = |e: String| PipelineError::undecodable(format, e);
     let header = match format {
@@ -193,6 +220,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                 orientation: header.orientation,
                 pixels: PixelShape::eight_bit(header.layout.channels() as u8, false),
                 jpeg: Some(header),
+                motion: Motion::Still,
             }
         }
         SourceFormat::Avif => {
@@ -208,6 +236,7 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                     alpha: true,
                 },
                 jpeg: None,
+                motion: Motion::Still,
             }
         }
         SourceFormat::Png | SourceFormat::Gif | SourceFormat::Bmp | SourceFormat::Ico | SourceFormat::Webp => {
@@ -222,6 +251,10 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
                     alpha: header.alpha,
                 },
                 jpeg: None,
+                motion: match limits.animation {
+                    Some(_) => animation::motion(bytes, format, whole),
+                    None => Motion::Still,
+                },
             }
         }
         SourceFormat::Heic | SourceFormat::Tiff => {
@@ -242,15 +275,16 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<Probe, PipelineError> {
     })
 }
 
-/// What the first bytes of an original tell (a ranged read of its head):
-/// the probe of a raster original whose headers they hold, `None` when the
-/// headers lie beyond them or the original is an SVG (which is probed whole).
-/// An original over the pixel limit is refused here already.
-pub fn probe_head(head: &[u8], limits: &Limits) -> Result<Option<Probe>, PipelineError> {
+/// What the first bytes of an original tell (a ranged read of its head,
+/// `whole` when that is all of it): the probe of a raster original whose
+/// headers they hold, `None` when the headers lie beyond them or the
+/// original is an SVG (which is probed whole). An original over the pixel
+/// limit is refused here already.
+pub fn probe_head(head: &[u8], whole: bool, limits: &Limits) -> Result<Option<Probe>, PipelineError> {
     if sniff(head) == Some(SourceFormat::Svg) {
         return Ok(None);
     }
-    match probe(head, limits) {
+    match probe_bytes(head, limits, whole) {
         Ok(probe) => Ok(Some(probe)),
         Err(PipelineError::Undecodable { .. }) => Ok(None),
         Err(e) => Err(e),
@@ -285,6 +319,12 @@ pub fn render_until(
         Probed::Raster(header) => header,
         Probed::Svg(document) => return render_vector(document, plan, (width, height), limits, deadline),
     };
+    if let Some(budget) = animation_budget(header, plan, limits)
+        && let Some(rendition) =
+            animation::render(bytes, probe.format, header, plan, (width, height), budget, deadline)?
+    {
+        return Ok(rendition);
+    }
     let mut stages = Stages::default();
     let decoded = timed(&mut stages.decode, || {
         decode(bytes, probe.format, header, shrink_for(header, plan), limits)
@@ -300,13 +340,21 @@ pub fn render_until(
 
 /// The shrink-on-load factor `plan` needs of the raster original `probe`
 /// describes (1 but for JPEG), once the rendition is known to be one
-/// renditiond can make; `None` for an SVG original, which is not decoded.
+/// renditiond can make; `None` for an SVG original, which is not decoded,
+/// and for an animation kept animated, which is decoded a frame at a time.
 pub fn shrink(probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Option<u32>, PipelineError> {
     pixel_size(probe, plan, limits)?;
     Ok(match &probe.source {
-        Probed::Raster(header) => Some(shrink_for(header, plan)),
-        Probed::Svg(_) => None,
+        Probed::Raster(header) if animation_budget(header, plan, limits).is_none() => Some(shrink_for(header, plan)),
+        Probed::Raster(_) | Probed::Svg(_) => None,
     })
+}
+
+/// The animation budget, when the original is animated, animation is on
+/// and the plan's format can hold an animation.
+fn animation_budget<'a>(header: &Header, plan: &Plan, limits: &'a Limits) -> Option<&'a AnimationLimits> {
+    let budget = limits.animation.as_ref()?;
+    (header.motion == Motion::Animated && plan.encoding.animates()).then_some(budget)
 }
 
 /// Decodes the raster original `probe` describes, shrunk on load by

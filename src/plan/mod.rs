@@ -40,6 +40,8 @@ pub struct Source {
     pub format: SourceFormat,
     /// The focal point, in Wagtail's database form.
     pub focal_point: Option<FocalPoint>,
+    /// Whether it is an animated GIF or WebP.
+    pub animated: bool,
 }
 
 /// A rectangle of whole source pixels, right and bottom exclusive. Inside
@@ -148,8 +150,9 @@ pub enum PlanError {
 /// What the original of an image says its size is, once EXIF-oriented.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum SourceSize {
-    /// Its headers give this size, orientation applied.
-    Oriented(Size),
+    /// Its headers give this size, orientation applied, and whether it is
+    /// animated (an animated GIF or WebP, with animation on).
+    Oriented(Size, bool),
     /// There is no such file.
     Missing,
     /// Its headers do not tell (SVG), or it could not be read: the size
@@ -172,13 +175,17 @@ pub struct Outline {
     /// Whether the encoding was negotiated from `Accept` (another client
     /// may get another one).
     pub varies: bool,
+    /// Whether the rendition keeps the original's animation.
+    pub animated: bool,
 }
 
-/// Outlines the rendition of a `format` source with `focal` described by
-/// `spec`, for a client that sent `accept`; every error it reports,
-/// [`plan`] reports too.
+/// Outlines the rendition of a `format` source (`animated` or not) with
+/// `focal` described by `spec`, for a client that sent `accept`; every
+/// error it reports, [`plan`] reports too. A rendition that keeps an
+/// animation is not negotiated (the formats negotiated hold none).
 pub fn outline(
     format: SourceFormat,
+    animated: bool,
     spec: &FilterSpec,
     focal: Option<&FocalPoint>,
     output: &Output,
@@ -190,14 +197,23 @@ pub fn outline(
         SourceKind::Raster
     };
     let clean = spec.clean(kind)?;
-    let default = output::choose(format, &clean.operations, output)?;
-    let Negotiated { encoding, varies } = negotiate::negotiate(default, &clean.operations, accept, output);
+    let default = output::choose(format, animated, &clean.operations, output)?;
+    let animated = animated && output.animation && default.animates();
+    let Negotiated { encoding, varies } = if animated {
+        Negotiated {
+            encoding: default,
+            varies: false,
+        }
+    } else {
+        negotiate::negotiate(default, &clean.operations, accept, output)
+    };
     Ok(Outline {
         focal_point_key: focal_point::vary_key(&clean.operations, focal),
         spec: clean.text,
         format: encoding.format(),
         encoding,
         varies,
+        animated,
     })
 }
 
@@ -227,7 +243,7 @@ pub fn plan(source: &Source, spec: &FilterSpec, output: &Output) -> Result<Plan,
     } else {
         clamp_crop(&rect, source.size)?
     };
-    let encoding = output::choose(source.format, &clean.operations, output)?;
+    let encoding = output::choose(source.format, source.animated, &clean.operations, output)?;
     let background = output::background(&clean.operations);
     let size = if encoding == Encoding::Svg {
         if background.is_some() {
@@ -307,6 +323,7 @@ mod tests {
             size: Size::new(w, h),
             format: SourceFormat::Png,
             focal_point: focal,
+            animated: false,
         };
         plan(&source, &FilterSpec::parse(spec)?, &Output::default())
     }
@@ -359,6 +376,7 @@ mod tests {
             size: Size::new(100.0, 100.0),
             format: SourceFormat::Svg,
             focal_point: None,
+            animated: false,
         };
         let spec = FilterSpec::parse("fill-50x50|bgcolor-fff").unwrap();
         assert_eq!(plan(&svg, &spec, &Output::default()), Err(PlanError::BackgroundOnSvg));
@@ -370,6 +388,7 @@ mod tests {
             size: Size::new(100.5, 50.25),
             format: SourceFormat::Svg,
             focal_point: None,
+            animated: false,
         };
         let p = plan(&svg, &FilterSpec::parse("original").unwrap(), &Output::default()).unwrap();
         assert_eq!(p.crop.to_array(), [0, 0, 101, 51]);
@@ -385,6 +404,7 @@ mod tests {
             size: Size::new(100.5, 50.25),
             format: SourceFormat::Svg,
             focal_point: None,
+            animated: false,
         };
         let spec = FilterSpec::parse("original|format-jpeg|bgcolor-000").unwrap();
         let p = plan(&svg, &spec, &Output::from(SvgOutput::RasterOnRequest)).unwrap();

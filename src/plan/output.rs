@@ -111,6 +111,10 @@ pub struct Output {
     /// in the site's order of preference, from the client's `Accept`
     /// (empty: none, as in Wagtail).
     pub negotiation: Vec<OutputFormat>,
+    /// Whether animated GIF and WebP originals stay animated, as with
+    /// Wagtail's Wand backend (else only their first frame is read, as with
+    /// its default Pillow backend).
+    pub animation: bool,
 }
 
 impl From<SvgOutput> for Output {
@@ -152,12 +156,14 @@ impl Output {
     }
 
     /// The format a `source` original becomes without `format-*`: the
-    /// version's default conversions, then the site's own.
-    fn converted(&self, source: SourceFormat) -> Result<OutputFormat, PlanError> {
+    /// version's default conversions, then the site's own. An animated GIF
+    /// (to Wagtail, only with animation on) stays GIF.
+    fn converted(&self, source: SourceFormat, animated: bool) -> Result<OutputFormat, PlanError> {
         if let Some((_, to)) = self.conversions.iter().find(|(from, _)| *from == source) {
             return Ok(*to);
         }
         match source {
+            SourceFormat::Gif if animated && self.animation => Ok(OutputFormat::Gif),
             SourceFormat::Webp | SourceFormat::Avif if self.version.converts_avif_and_webp() => Ok(OutputFormat::Png),
             _ => default_conversion(source),
         }
@@ -214,6 +220,11 @@ impl Encoding {
         }
     }
 
+    /// Whether the format can hold an animation (GIF and WebP).
+    pub fn animates(self) -> bool {
+        matches!(self, Self::Gif | Self::Webp(_))
+    }
+
     /// The format written.
     pub fn format(self) -> OutputFormat {
         match self {
@@ -241,8 +252,14 @@ pub enum SvgOutput {
     Raster,
 }
 
-/// Chooses the encoding for `source` and the spec's filter operations.
-pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -> Result<Encoding, PlanError> {
+/// Chooses the encoding for a `source` original (`animated` or not) and
+/// the spec's filter operations.
+pub fn choose(
+    source: SourceFormat,
+    animated: bool,
+    operations: &[Operation],
+    output: &Output,
+) -> Result<Encoding, PlanError> {
     let requested = operations.iter().rev().find_map(|op| match op {
         Operation::Format(r) => Some(*r),
         _ => None,
@@ -257,7 +274,7 @@ pub fn choose(source: SourceFormat, operations: &[Operation], output: &Output) -
     }
     let format = match requested {
         Some(r) => r.format,
-        None => output.converted(source)?,
+        None => output.converted(source, animated)?,
     };
     let lossless = requested.is_some_and(|r| r.lossless);
     Ok(encoding(format, operations, lossless, output))
@@ -381,7 +398,7 @@ mod tests {
             SourceKind::Raster
         };
         let clean = FilterSpec::parse(spec).unwrap().clean(kind).unwrap();
-        choose(source, &clean.operations, &Output::default())
+        choose(source, false, &clean.operations, &Output::default())
     }
 
     #[test]
@@ -427,19 +444,19 @@ mod tests {
         let svg = SourceFormat::Svg;
         let on_request = &Output::from(SvgOutput::RasterOnRequest);
         let raster = &Output::from(SvgOutput::Raster);
-        assert_eq!(choose(svg, &ops("width-10"), on_request), Ok(Encoding::Svg));
+        assert_eq!(choose(svg, false, &ops("width-10"), on_request), Ok(Encoding::Svg));
         assert_eq!(
-            choose(svg, &ops("width-10|format-webp|webpquality-50"), on_request),
+            choose(svg, false, &ops("width-10|format-webp|webpquality-50"), on_request),
             Ok(Encoding::Webp(Compression::Lossy(50)))
         );
-        assert_eq!(choose(svg, &ops("width-10"), raster), Ok(Encoding::Png));
+        assert_eq!(choose(svg, false, &ops("width-10"), raster), Ok(Encoding::Png));
         assert_eq!(
-            choose(svg, &ops("width-10|format-jpeg"), raster),
+            choose(svg, false, &ops("width-10|format-jpeg"), raster),
             Ok(Encoding::Jpeg { quality: 76 })
         );
         // preserve-svg drops format-* for SVG sources, so it stays SVG on request.
         assert_eq!(
-            choose(svg, &ops("width-10|format-png|preserve-svg"), on_request),
+            choose(svg, false, &ops("width-10|format-png|preserve-svg"), on_request),
             Ok(Encoding::Svg)
         );
     }
@@ -482,7 +499,7 @@ mod tests {
         use SourceFormat::*;
         let chosen = |output: &Output, source, spec: &str| {
             let clean = FilterSpec::parse(spec).unwrap().clean(SourceKind::Raster).unwrap();
-            choose(source, &clean.operations, output).unwrap()
+            choose(source, false, &clean.operations, output).unwrap()
         };
         let lts: Output = Output {
             version: "7.0".parse().unwrap(),

@@ -122,14 +122,20 @@ where
                     let format = extension_format(&image.file);
                     let recorded = Size::new(f64::from(image.width), f64::from(image.height));
                     let size = match source_size(image.file.clone()).await {
-                        SourceSize::Oriented(size) => Some(size),
-                        SourceSize::Recorded => Some(recorded),
+                        SourceSize::Oriented(size, animated) => Some((size, animated)),
+                        SourceSize::Recorded => Some((recorded, false)),
                         SourceSize::Missing => None,
                     };
                     match size {
-                        Some(size) => {
+                        Some((size, animated)) => {
                             let url = signed_url(site, id, &item.spec, &image);
-                            plan_one(&item.spec, size, format, image.focal_point, output, Some(url))
+                            let source = format.map(|format| Source {
+                                size,
+                                format,
+                                focal_point: image.focal_point,
+                                animated,
+                            });
+                            plan_one(&item.spec, source, output, Some(url))
                         }
                         None => failed("Source image file not found"),
                     }
@@ -139,7 +145,13 @@ where
                 (Some(w), Some(h)) => match item.format.as_deref().unwrap_or("png").parse() {
                     Ok(format) => {
                         let focal = item.focal_point.map(|f| FocalPoint::new(f.x, f.y, f.width, f.height));
-                        plan_one(&item.spec, Size::new(w, h), Some(format), focal, output, None)
+                        let source = Source {
+                            size: Size::new(w, h),
+                            format,
+                            focal_point: focal,
+                            animated: false,
+                        };
+                        plan_one(&item.spec, Some(source), output, None)
                     }
                     Err(_) => failed("Unknown format"),
                 },
@@ -151,25 +163,13 @@ where
     Ok(replies)
 }
 
-fn plan_one(
-    spec_text: &str,
-    size: Size,
-    format: Option<SourceFormat>,
-    focal_point: Option<FocalPoint>,
-    output: &Output,
-    url: Option<String>,
-) -> PlanReply {
-    let Some(format) = format else {
+fn plan_one(spec_text: &str, source: Option<Source>, output: &Output, url: Option<String>) -> PlanReply {
+    let Some(source) = source else {
         return failed("Unknown format");
     };
     let invalid = || failed(&format!("Invalid filter spec: {spec_text}"));
     let Ok(spec) = FilterSpec::parse(spec_text) else {
         return invalid();
-    };
-    let source = Source {
-        size,
-        format,
-        focal_point,
     };
     match plan::plan(&source, &spec, output) {
         Ok(plan) => PlanReply::Planned {

@@ -88,6 +88,7 @@ fn damaged_originals_never_panic() {
                         size: probe.oriented_size(),
                         format: probe.format,
                         focal_point: None,
+                        animated: false,
                     };
                     let plan =
                         plan::plan(&source, spec, &SvgOutput::RasterOnRequest.into()).map_err(|e| e.to_string())?;
@@ -103,4 +104,72 @@ fn damaged_originals_never_panic() {
         }
     }
     assert!(rendered > 0 && refused > 0, "rendered {rendered}, refused {refused}");
+}
+
+/// An animation of `frames` 64×48 frames, as GIF and as WebP.
+fn animations(frames: u8) -> [Vec<u8>; 2] {
+    use renditiond::pipeline::codec::{gif, webp};
+    use renditiond::pipeline::{Bitmap, Layout, Plays};
+    let mut as_gif = gif::Writer::new(64, 48, Plays::Times(3)).expect("gif");
+    let mut as_webp = webp::AnimationWriter::new(64, 48, plan::Compression::Lossy(80), Plays::Forever).expect("webp");
+    for i in 0..frames {
+        let px = (0..64 * 48 * 4u32)
+            .map(|p| {
+                if p % 4 == 3 {
+                    255 - i * 20
+                } else {
+                    (p / 7) as u8 ^ (i * 50)
+                }
+            })
+            .collect();
+        let frame = Bitmap::new(64, 48, Layout::Rgba, px).expect("frame");
+        as_webp.add(&frame, 40 + u32::from(i) * 10).expect("webp frame");
+        as_gif.add(frame, 40).expect("gif frame");
+    }
+    [as_gif.finish().expect("gif"), as_webp.finish().expect("webp")]
+}
+
+#[test]
+fn damaged_animations_never_panic() {
+    let specs: Vec<FilterSpec> = ["width-40", "fill-30x30|format-webp", "max-20x20|format-gif"]
+        .iter()
+        .map(|s| FilterSpec::parse(s).expect("valid"))
+        .collect();
+    let limits = Limits {
+        animation: Some(pipeline::AnimationLimits::default()),
+        ..Limits::default()
+    };
+    let output = plan::Output {
+        animation: true,
+        ..plan::Output::default()
+    };
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let (mut animated, mut refused) = (0, 0);
+    for original in animations(6) {
+        for round in 0..300 {
+            let bytes = mutate(&original, &mut rng);
+            let spec = &specs[round % specs.len()];
+            let outcome = pipeline::probe(&bytes, &limits)
+                .map_err(|e| e.to_string())
+                .and_then(|probe| {
+                    let source = Source {
+                        size: probe.oriented_size(),
+                        format: probe.format,
+                        focal_point: None,
+                        animated: probe.animated() == Some(true),
+                    };
+                    let plan = plan::plan(&source, spec, &output).map_err(|e| e.to_string())?;
+                    pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
+                });
+            match outcome {
+                Ok(rendition) if rendition.bytes.len() > 1000 => animated += 1,
+                Ok(_) => {}
+                Err(message) => {
+                    assert!(!message.is_empty());
+                    refused += 1;
+                }
+            }
+        }
+    }
+    assert!(animated > 0 && refused > 0, "animated {animated}, refused {refused}");
 }

@@ -259,6 +259,100 @@ fn negotiates_formats_with_vary_on_every_answer() {
     }
 }
 
+/// Writes a 400×300 animation of `frames` noisy frames (the first larger
+/// than the 64 KiB head read to inspect an original), as GIF and as WebP.
+fn write_animations(folder: &Path, name: &str, frames: u32) {
+    use renditiond::pipeline::codec::{gif, webp};
+    use renditiond::pipeline::{Bitmap, Layout, Plays};
+    use renditiond::plan::Compression;
+    let mut state = 0x9e37_79b9_u32;
+    let mut noise = |shift: u8| -> Bitmap {
+        let px = (0..400 * 300 * 4)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if i % 4 == 3 { 255 } else { (state >> 24) as u8 ^ shift }
+            })
+            .collect();
+        Bitmap::new(400, 300, Layout::Rgba, px).expect("frame")
+    };
+    let mut as_gif = gif::Writer::new(400, 300, Plays::Forever).expect("gif");
+    let mut as_webp = webp::AnimationWriter::new(400, 300, Compression::Lossy(80), Plays::Forever).expect("webp");
+    for i in 0..frames {
+        let frame = noise(i as u8 * 40);
+        as_webp.add(&frame, 100).expect("webp frame");
+        as_gif.add(frame, 100).expect("gif frame");
+    }
+    std::fs::write(folder.join(format!("{name}.gif")), as_gif.finish().expect("gif")).expect("write");
+    std::fs::write(folder.join(format!("{name}.webp")), as_webp.finish().expect("webp")).expect("write");
+}
+
+/// Frames of a GIF or WebP rendition.
+fn frame_count(bytes: &[u8]) -> u32 {
+    use renditiond::pipeline::codec::{gif, webp};
+    if bytes.starts_with(b"GIF") {
+        gif::scan(bytes, 1000).frames
+    } else {
+        webp::frames(bytes, 1 << 24).map_or(1, |f| f.info().frames)
+    }
+}
+
+#[test]
+fn animations_are_kept_when_asked_and_within_budget() {
+    let settings = [
+        ("RENDITIOND_ANIMATION", "true"),
+        ("RENDITIOND_ANIMATION_MAX_FRAMES", "4"),
+        ("RENDITIOND_FORMAT_NEGOTIATION", "avif,webp"),
+    ];
+    let (server, folder) = local("animation", &settings);
+    write_animations(&folder, "moving", 3);
+    write_animations(&folder, "long", 5);
+    for (key, mime, name) in [
+        ("moving.gif", "image/gif", "moving.width-100.gif"),
+        ("moving.webp", "image/webp", "moving.width-100.webp"),
+    ] {
+        // Kept animated, so never negotiated to a format without animation.
+        let reply = server.get_with(&path("width-100", key), &[("accept", CHROME)]);
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!((reply.header("content-type"), reply.header("vary")), (mime, ""));
+        let disposition = format!("inline; filename=\"{name}\"");
+        assert_eq!(reply.header("content-disposition"), disposition);
+        assert_eq!(frame_count(&reply.body), 3, "{key}");
+        let image = image::load_from_memory(&reply.body).expect("decodable");
+        assert_eq!((image.width(), image.height()), (100, 75));
+    }
+    let converted = server.get(&path("width-100|format-webp", "moving.gif"));
+    assert_eq!(
+        (converted.header("content-type"), frame_count(&converted.body)),
+        ("image/webp", 3)
+    );
+    // A still output format takes the first frame.
+    let png = server.get(&path("width-100|format-png", "moving.gif"));
+    assert_eq!(png.header("content-type"), "image/png");
+    // Over the frame budget: the first frame, in the same format.
+    for (key, mime) in [("long.gif", "image/gif"), ("long.webp", "image/webp")] {
+        let reply = server.get(&path("width-100", key));
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        assert_eq!(
+            (reply.header("content-type"), frame_count(&reply.body)),
+            (mime, 1),
+            "{key}"
+        );
+    }
+
+    // Without the setting, as in Wagtail: a GIF's first frame, as PNG.
+    let (off, folder) = local("no-animation", &[]);
+    write_animations(&folder, "moving", 3);
+    let still = off.get(&path("width-100", "moving.gif"));
+    assert_eq!(still.header("content-type"), "image/png");
+    let webp = off.get(&path("width-100", "moving.webp"));
+    assert_eq!(
+        (webp.header("content-type"), frame_count(&webp.body)),
+        ("image/webp", 1)
+    );
+}
+
 #[test]
 fn without_negotiation_accept_changes_nothing() {
     let (server, _) = local("no-negotiation", &[]);

@@ -335,6 +335,7 @@ fn renders_with_the_sites_output_settings() {
             "format_conversions": {"png": "jpeg"},
             "jpeg_quality": null, "webp_quality": 55, "avif_quality": null, "heic_quality": null,
             "format_negotiation": ["webp"],
+            "animation": false,
             "effective": {"jpeg_quality": 85, "webp_quality": 55, "avif_quality": 80, "heic_quality": 80},
         })
     );

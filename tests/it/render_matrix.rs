@@ -153,6 +153,7 @@ fn renditions_from_decoded_pixels_match_renditions_from_the_original() {
             size: probe.oriented_size(),
             format: probe.format,
             focal_point: None,
+            animated: false,
         };
         let plans: Vec<plan::Plan> = specs
             .iter()

@@ -76,6 +76,7 @@ fn render_within(
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: None,
+        animated: false,
     };
     let spec = FilterSpec::parse(spec).map_err(|e| PipelineError::Resize(e.to_string()))?;
     let plan = plan::plan(&source, &spec, &svg.into()).map_err(|e| PipelineError::Resize(e.to_string()))?;

@@ -56,6 +56,7 @@ fn run_within(name: &str, text: String, bound: Duration) -> Outcome {
                     size: probe.oriented_size(),
                     format: probe.format,
                     focal_point: None,
+                    animated: false,
                 };
                 let spec = FilterSpec::parse("original|format-png").expect("spec");
                 let plan = plan::plan(&source, &spec, &SvgOutput::RasterOnRequest.into()).expect("plan");

@@ -99,6 +99,7 @@ fn check(v: &Value) -> Vec<String> {
         size: Size::new(size[0], size[1]),
         format,
         focal_point: focal_point(v),
+        animated: false,
     };
     let spec = FilterSpec::parse(spec_text);
     let planned = spec
@@ -176,6 +177,7 @@ fn svg_root_attributes(v: &Value, spec: &str) -> Result<Value, String> {
         size: probe.oriented_size(),
         format: probe.format,
         focal_point: focal_point(v),
+        animated: false,
     };
     let spec = FilterSpec::parse(spec).map_err(|e| e.to_string())?;
     let plan = plan::plan(&source, &spec, &SvgOutput::Svg.into()).map_err(|e| e.to_string())?;

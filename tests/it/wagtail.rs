@@ -42,6 +42,12 @@ fn renditions_match_wagtails_own() {
 
 #[test]
 #[ignore = "needs Wagtail: run scripts/test"]
+fn animations_match_pillows_frames_delays_and_plays() {
+    python_script("compare_animation.py", &[]);
+}
+
+#[test]
+#[ignore = "needs Wagtail: run scripts/test"]
 fn svg_renditions_match_wagtails_own() {
     python_script("compare_svg.py", &[]);
 }

@@ -26,6 +26,7 @@ pub async fn get(request: HttpRequest, state: web::Data<AppState>) -> Result<Htt
         "avif_quality": output.avif_quality,
         "heic_quality": output.heic_quality,
         "format_negotiation": output.negotiation.iter().map(|f| f.name()).collect::<Vec<_>>(),
+        "animation": output.animation,
         "effective": {
             "jpeg_quality": output.jpeg_quality(),
             "webp_quality": output.webp_quality(),

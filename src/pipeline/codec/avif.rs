@@ -2,7 +2,7 @@
 //! image, and encoding lossy (4:2:0) or lossless (4:4:4, identity matrix),
 //! with the ICC profile carried both ways.
 //!
-//! This is the one module that calls a C API directly; every pointer it
+//! It calls libavif's C API directly; every pointer it
 //! hands to libavif lives as long as the call, and every libavif object is
 //! released by a guard.
 

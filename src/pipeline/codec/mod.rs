@@ -3,6 +3,7 @@
 //! reports failures as plain messages for the pipeline to classify.
 
 pub mod avif;
+pub mod gif;
 pub mod icc;
 pub mod image_crate;
 pub mod jpeg;
