@@ -6,11 +6,11 @@ The photographs come from the scikit-image 0.26.0 wheel on PyPI (its
 Everything else (formats, orientations, profiles, animations, alpha) is
 derived here, deterministically.
 
-    pip install pillow==13.0.0
+    pip install pillow==13.0.0 pillow-heif==1.9.0
     python test-images/generate.py            # downloads the wheel with pip
     python test-images/generate.py WHEEL.whl  # or uses a wheel you have
 
-Needs Pillow 13 (AVIF and WebP support built in).
+Needs Pillow 13 (AVIF and WebP support built in) and pillow-heif 1.9 (HEIC).
 """
 
 import io
@@ -83,6 +83,14 @@ def png16(path, rgb8):
     path.write_bytes(data)
 
 
+def heic(image, path, **options):
+    """Writes HEIC through pillow-heif (Willow's HEIC support)."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    image.save(path, format="HEIF", **options)
+
+
 def feathered_ellipse(size, inset, blur):
     mask = Image.new("L", size, 0)
     ImageDraw.Draw(mask).ellipse((inset, inset, size[0] - inset, size[1] - inset), fill=255)
@@ -152,6 +160,8 @@ def main(argv):
     cutout.resize((200, 200), Image.Resampling.LANCZOS).save(out / "alpha.webp", quality=80)
     chelsea.save(out / "photo.avif", quality=60)
     chelsea.resize((160, 106), Image.Resampling.LANCZOS).save(out / "photo.bmp")
+    heic(rocket.resize((320, 213), Image.Resampling.LANCZOS), out / "photo-hevc.heic", quality=70)
+    heic(cutout.resize((200, 200), Image.Resampling.LANCZOS), out / "alpha.heic", quality=70)
 
     # Originals that must be refused with a clear error
     bad = out / "invalid"

@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use renditiond::format::SourceFormat;
-use renditiond::pipeline::{self, Limits};
+use renditiond::pipeline::{self, AnimationLimits, Limits};
 use renditiond::svg::SvgLimits;
 
 /// Tight limits: small originals and renditions.
@@ -19,6 +19,10 @@ fn limits() -> Limits {
             max_depth: 32,
             ..SvgLimits::default()
         },
+        animation: Some(AnimationLimits {
+            max_frames: 64,
+            max_pixels: 1 << 22,
+        }),
     }
 }
 

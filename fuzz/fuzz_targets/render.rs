@@ -1,20 +1,25 @@
 //! probe, plan and render on small inputs with tight limits: the first byte
-//! picks a spec from a fixed list, the second what an SVG becomes and
-//! whether there is a focal point; the rest is the original. Never a panic;
+//! picks a spec from a fixed list, the second what an SVG becomes, whether
+//! there is a focal point and whether animations are kept; the rest is the
+//! original. Never a panic;
 //! a rendition is of the planned format (by its bytes too) and size.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use renditiond::format::{OutputFormat, SourceFormat};
-use renditiond::pipeline::{self, Limits};
-use renditiond::plan::{self, FocalPoint, Source, SvgOutput};
+use renditiond::pipeline::{self, AnimationLimits, Limits};
+use renditiond::plan::{self, FocalPoint, Output, Source, SvgOutput};
 use renditiond::spec::FilterSpec;
 use renditiond::svg::SvgLimits;
 
-/// Tight limits: small originals and renditions.
-fn limits() -> Limits {
+/// Tight limits: small originals and renditions, short animations.
+fn limits(animation: bool) -> Limits {
     Limits {
+        animation: animation.then_some(AnimationLimits {
+            max_frames: 16,
+            max_pixels: 1 << 20,
+        }),
         max_source_pixels: 1_000_000,
         max_output_pixels: 1_000_000,
         svg: SvgLimits {
@@ -27,7 +32,7 @@ fn limits() -> Limits {
 }
 
 /// Small outputs of every operation and encoder (from tests/data/render-specs.txt).
-const SPECS: [&str; 24] = [
+const SPECS: [&str; 25] = [
     "original",
     "width-100",
     "height-80",
@@ -48,6 +53,7 @@ const SPECS: [&str; 24] = [
     "width-32|format-avif",
     "width-32|format-avif-lossless",
     "width-64|format-gif",
+    "width-32|format-heic",
     "max-64x64|format-ico",
     "fill-150x150|bgcolor-ff0000|format-png",
     "width-120|bgcolor-0f0",
@@ -66,7 +72,7 @@ fn sniffed_as(format: OutputFormat) -> Option<SourceFormat> {
         OutputFormat::Avif => SourceFormat::Avif,
         OutputFormat::Ico => SourceFormat::Ico,
         OutputFormat::Svg => SourceFormat::Svg,
-        OutputFormat::Heic => return None,
+        OutputFormat::Heic => SourceFormat::Heic,
     })
 }
 
@@ -76,7 +82,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let spec = FilterSpec::parse(SPECS[usize::from(*pick) % SPECS.len()]).expect("a valid spec");
     let svg = SVG_OUTPUTS[usize::from(options & 3) % SVG_OUTPUTS.len()];
-    let Ok(probe) = pipeline::probe(bytes, &limits()) else {
+    let animation = options & 8 != 0;
+    let limits = limits(animation);
+    let Ok(probe) = pipeline::probe(bytes, &limits) else {
         return;
     };
     let size = probe.oriented_size();
@@ -94,11 +102,16 @@ fuzz_target!(|data: &[u8]| {
         size,
         format: probe.format,
         focal_point,
+        animated: probe.animated() == Some(true),
     };
-    let Ok(plan) = plan::plan(&source, &spec, &svg.into()) else {
+    let output = Output {
+        animation,
+        ..svg.into()
+    };
+    let Ok(plan) = plan::plan(&source, &spec, &output) else {
         return;
     };
-    let Ok(rendition) = pipeline::render(bytes, &probe, &plan, &limits()) else {
+    let Ok(rendition) = pipeline::render(bytes, &probe, &plan, &limits) else {
         return;
     };
     let format = plan.format();

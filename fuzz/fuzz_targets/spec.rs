@@ -40,15 +40,22 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     assert_eq!(spec.as_str(), spec_text);
-    for (format, width, height) in SOURCES {
+    for ((format, width, height), animated) in SOURCES.into_iter().flat_map(|s| [(s, false), (s, true)]) {
         let source = Source {
             size: Size::new(width, height),
             format,
             focal_point,
+            animated,
         };
         for svg in SVG_OUTPUTS {
-            let outline = plan::outline(format, &spec, focal_point.as_ref(), &svg.into(), &plan::Accept::default());
-            let planned = plan::plan(&source, &spec, &svg.into());
+            // Animated sources with animation on: outline and plan agree too.
+            let output = plan::Output {
+                animation: animated,
+                ..svg.into()
+            };
+            let accept = plan::Accept::default();
+            let outline = plan::outline(format, animated, &spec, focal_point.as_ref(), &output, &accept);
+            let planned = plan::plan(&source, &spec, &output);
             let (outline, plan) = match (outline, planned) {
                 (Ok(outline), Ok(plan)) => (outline, plan),
                 (Err(e), Ok(_)) => panic!("{format:?}: outline refused ({e}) what plan accepted"),

@@ -59,6 +59,7 @@ fuzz_target!(|data: &[u8]| {
         size: document.size(),
         format: SourceFormat::Svg,
         focal_point: None,
+        animated: false,
     };
     for spec in SPECS {
         let spec = FilterSpec::parse(spec).expect("a valid spec");

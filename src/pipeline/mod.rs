@@ -36,7 +36,7 @@ use self::animation::Motion;
 pub use self::animation::{AnimationLimits, Plays};
 pub use self::bitmap::{Bitmap, Layout};
 pub use self::budget::{Deadline, memory_cost};
-use self::codec::{avif, image_crate, jpeg, webp};
+use self::codec::{avif, heic, image_crate, jpeg, webp};
 pub use self::error::PipelineError;
 pub use self::sniff::sniff;
 use crate::format::{OutputFormat, SourceFormat};
@@ -189,9 +189,9 @@ fn timed<T>(total: &mut Duration, step: impl FnOnce() -> T) -> T {
     done
 }
 
-/// Whether originals in `format` can be decoded (HEIC and TIFF cannot yet).
+/// Whether originals in `format` can be decoded (TIFF cannot yet).
 pub fn reads(format: SourceFormat) -> bool {
-    !matches!(format, SourceFormat::Heic | SourceFormat::Tiff)
+    format != SourceFormat::Tiff
 }
 
 /// Reads format, size and orientation from the headers, and refuses
@@ -257,7 +257,24 @@ fn probe_bytes(bytes: &[u8], limits: &Limits, whole: bool) -> Result<Probe, Pipe
                 },
             }
         }
-        SourceFormat::Heic | SourceFormat::Tiff => {
+        SourceFormat::Heic => {
+            let header = heic::read_header(bytes).map_err(undecodable)?;
+            Header {
+                width: header.width,
+                height: header.height,
+                // libheif applies the file's own rotation and mirroring.
+                orientation: Orientation::NoTransforms,
+                // HEVC planes at up to 16 bits, then libheif's RGB(A).
+                pixels: PixelShape {
+                    bytes_per_pixel: 10,
+                    channels: if header.alpha { 4 } else { 3 },
+                    alpha: header.alpha,
+                },
+                jpeg: None,
+                motion: Motion::Still,
+            }
+        }
+        SourceFormat::Tiff => {
             return Err(PipelineError::UnsupportedSource(format));
         }
     };
@@ -411,7 +428,7 @@ fn pixel_size(probe: &Probe, plan: &Plan, limits: &Limits) -> Result<(u32, u32),
             limit: limits.max_output_pixels,
         });
     }
-    if matches!(format, OutputFormat::Heic | OutputFormat::Svg) {
+    if format == OutputFormat::Svg || (format == OutputFormat::Heic && !heic::can_encode()) {
         return Err(PipelineError::UnsupportedOutput(format));
     }
     Ok((width, height))
@@ -552,6 +569,9 @@ fn decode(
         (None, SourceFormat::Avif) => avif::decode(bytes, limits.max_source_pixels)
             .map(whole)
             .map_err(undecodable),
+        (None, SourceFormat::Heic) => heic::decode(bytes, limits.max_source_pixels)
+            .map(whole)
+            .map_err(undecodable),
         (None, _) => image_crate::decode(bytes, format, limits.max_source_pixels)
             .map(whole)
             .map_err(undecodable),
@@ -562,7 +582,7 @@ fn decode(
 fn encode(bitmap: Bitmap, encoding: Encoding, icc: Option<&[u8]>) -> Result<Rendition, PipelineError> {
     let format = encoding.format();
     let bitmap = match encoding {
-        Encoding::Webp(_) | Encoding::Avif(_) => to_rgb_or_rgba(bitmap),
+        Encoding::Webp(_) | Encoding::Avif(_) | Encoding::Heic(_) => to_rgb_or_rgba(bitmap),
         Encoding::Jpeg { .. } if bitmap.layout().has_alpha() => bitmap.into_layout(Layout::Rgb),
         _ => bitmap,
     };
@@ -585,7 +605,8 @@ fn encode(bitmap: Bitmap, encoding: Encoding, icc: Option<&[u8]>) -> Result<Rend
             (width, height) = sizes.last().copied().unwrap_or((width, height));
             image_crate::encode_ico(&frames).map_err(failed)?
         }
-        Encoding::Heic(_) | Encoding::Svg => return Err(PipelineError::UnsupportedOutput(format)),
+        Encoding::Heic(compression) => heic::encode(&bitmap, compression, icc).map_err(failed)?,
+        Encoding::Svg => return Err(PipelineError::UnsupportedOutput(format)),
     };
     Ok(Rendition {
         bytes,

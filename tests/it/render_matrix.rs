@@ -11,11 +11,15 @@ use serde_json::Value;
 use crate::support::{json_line, raster_images, render, render_specs, renditiond, scratch};
 
 /// Decodes a rendition with an independent decoder (the `image` crate; AVIF
-/// through libavif) and returns its format name and size.
+/// through libavif, HEIC through libheif) and returns its format name and size.
 fn decode(bytes: &[u8]) -> Result<(&'static str, u32, u32), String> {
     if bytes.get(4..12) == Some(b"ftypavif") {
         let (bitmap, _) = codec::avif::decode(bytes, u64::MAX)?;
         return Ok(("avif", bitmap.width(), bitmap.height()));
+    }
+    if bytes.get(4..12) == Some(b"ftypheic") {
+        let (bitmap, _) = codec::heic::decode(bytes, u64::MAX)?;
+        return Ok(("heic", bitmap.width(), bitmap.height()));
     }
     let format = image::guess_format(bytes).map_err(|e| e.to_string())?;
     let name = match format {

@@ -50,6 +50,7 @@ IMAGES = [
     ("alpha.png", None),
     ("animated.gif", None),
     ("photo.webp", (100, 200, 40, 40)),
+    ("photo-hevc.heic", (150, 100, 40, 30)),
     ("orientation-6.jpg", (30, 40, 10, 10)),
     ("svg/benign.svg", None),
 ]
@@ -86,6 +87,7 @@ SPECS = [
     "fill-120x90|format-png|preserve-svg",
     "max-64x64|preserve-svg",
     "fill-80x80|format-avif",
+    "width-160|format-heic",
     "bad-filter-spec",
     "fill-0x0",
     "width-100|format-png",
@@ -97,6 +99,7 @@ MIME = {
     "gif": "image/gif",
     "webp": "image/webp",
     "avif": "image/avif",
+    "heic": "image/heic",
     "svg": "image/svg+xml",
     "ico": "image/x-icon",
 }

@@ -4,6 +4,7 @@
 
 pub mod avif;
 pub mod gif;
+pub mod heic;
 pub mod icc;
 pub mod image_crate;
 pub mod jpeg;

@@ -18,7 +18,7 @@ USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 WAGTAIL_SITE_NAME = "renditiond e2e"
 WAGTAILADMIN_BASE_URL = "http://testserver"
-WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "jpg", "jpeg", "png", "webp", "svg"]
+WAGTAILIMAGES_EXTENSIONS = ["avif", "gif", "heic", "jpg", "jpeg", "png", "webp", "svg"]
 
 INSTALLED_APPS = wagtail_env.INSTALLED_APPS
 MIDDLEWARE = []
