@@ -8,7 +8,8 @@ import pytest
 from django.core import checks
 from django.core.management import call_command
 
-from wagtail_renditiond import conf
+from wagtail_renditiond import checks as checks_module
+from wagtail_renditiond import conf, environment
 from wagtail_renditiond.checks import differences
 
 
@@ -108,6 +109,28 @@ def test_warmed_formats_must_be_negotiated_by_the_service(renditiond: Any, setti
         "RENDITIOND_FORMAT_NEGOTIATION",
         "avif,webp",
     )
+
+
+def test_the_deploy_check_wants_animations_kept_as_willow_keeps_them(monkeypatch: Any) -> None:
+    # Without Wand (as here), Willow reads first frames, and so must renditiond.
+    assert not environment.keeps_animation()
+    assert "RENDITIOND_ANIMATION" not in environment.output_settings()
+    (found,) = [d for d in differences({"animation": True}) if d[3] == "RENDITIOND_ANIMATION"]
+    assert found == (
+        "animated GIFs",
+        "first frames of animations",
+        "animations kept (Wand)",
+        "RENDITIOND_ANIMATION",
+        "false",
+    )
+    # With Wand, Willow keeps them, and renditiond is told to.
+    monkeypatch.setattr(environment, "keeps_animation", lambda: True)
+    monkeypatch.setattr(checks_module, "keeps_animation", lambda: True)
+    assert environment.output_settings()["RENDITIOND_ANIMATION"] == "true"
+    (found,) = [d for d in differences({"animation": False}) if d[3] == "RENDITIOND_ANIMATION"]
+    kept = ("animations kept (Wand)", "first frames of animations", "RENDITIOND_ANIMATION", "true")
+    assert found[1:] == kept
+    assert not [d for d in differences({"animation": True}) if d[3] == "RENDITIOND_ANIMATION"]
 
 
 def test_plain_check_never_calls_the_service(settings: Any) -> None:

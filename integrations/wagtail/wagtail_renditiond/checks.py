@@ -10,7 +10,7 @@ from typing import Any
 from django.core import checks
 
 from . import client, conf
-from .environment import QUALITIES, wagtail_version
+from .environment import QUALITIES, keeps_animation, wagtail_version
 
 TAG = "renditiond"
 
@@ -131,6 +131,18 @@ def differences(service: Any) -> list[tuple[str, str, str, str, str]]:
                 repr(theirs_conversions),
                 "RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS",
                 "'" + json.dumps(ours_conversions, sort_keys=True) + "'",
+            )
+        )
+    animated = keeps_animation()
+    if service.get("animation", False) != animated:
+        shown = {True: "animations kept (Wand)", False: "first frames of animations"}
+        found.append(
+            (
+                "animated GIFs",
+                shown[animated],
+                shown[bool(service.get("animation"))],
+                "RENDITIOND_ANIMATION",
+                str(animated).lower(),
             )
         )
     warmed = conf.get_settings().warm_formats

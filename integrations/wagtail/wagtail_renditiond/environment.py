@@ -64,10 +64,25 @@ def wagtail_version() -> str:
     return f"{major}.{minor}"
 
 
+def keeps_animation() -> bool:
+    """Whether Willow keeps this site's animated GIFs animated: it does with
+    its Wand (ImageMagick) backend, when Wand is installed and loads."""
+    from willow.plugins.wand import WandImage
+
+    try:
+        WandImage.check()
+    except Exception:  # noqa: BLE001 - Willow's own test: any failure means no Wand
+        return False
+    return True
+
+
 def output_settings() -> dict[str, str]:
     """The variables that give renditiond this site's output settings: its
-    Wagtail version, and each ``WAGTAILIMAGES_*`` output setting it sets."""
+    Wagtail version, each ``WAGTAILIMAGES_*`` output setting it sets, and
+    whether animations are kept (as they are with Wand installed)."""
     env = {"RENDITIOND_WAGTAIL_VERSION": wagtail_version()}
+    if keeps_animation():
+        env["RENDITIOND_ANIMATION"] = "true"
     conversions = getattr(settings, "WAGTAILIMAGES_FORMAT_CONVERSIONS", None)
     if conversions:
         env["RENDITIOND_WAGTAIL_FORMAT_CONVERSIONS"] = json.dumps(conversions, sort_keys=True)
