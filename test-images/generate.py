@@ -132,6 +132,9 @@ def main(argv):
         for op in ops:
             stored = stored.transpose(op)
         stored.save(out / f"orientation-{orientation}.jpg", quality=90, exif=exif_with_orientation(orientation))
+        if orientation == 6:
+            # pillow-heif stores the orientation as the file's own rotation (irot).
+            heic(stored, out / "orientation-6.heic", quality=70, exif=exif_with_orientation(6))
 
     # PNG: alpha, palette with transparency, grey, grey+alpha, 16-bit, tiny and thin
     cutout = astronaut.resize((400, 400), Image.Resampling.LANCZOS).convert("RGBA")
