@@ -481,15 +481,22 @@ impl Renditions {
             }
             _ => None,
         };
-        if probe.as_ref().is_some_and(|p| p.animated().is_none()) && inspected.size <= self.settings.max_source_bytes {
+        if probe.as_ref().is_some_and(|p| p.animated().is_none()) {
             // A GIF whose second frame lies beyond the head: whether it moves
-            // decides its format, so it is read whole (once per version).
-            let original = self
-                .originals
-                .read(key, &inspected.version, self.settings.max_source_bytes)
-                .await
-                .map_err(|e| RenditionError::store(key, e))?;
-            probe = Some(pipeline::probe(&original, &self.settings.limits)?);
+            // decides its format, so it is read whole, once per version.
+            let last = self.last_known.get(key).await;
+            probe = match known_motion(last, &inspected.version) {
+                Some(known) => Some(known),
+                None if inspected.size <= self.settings.max_source_bytes => {
+                    let original = self
+                        .originals
+                        .read(key, &inspected.version, self.settings.max_source_bytes)
+                        .await
+                        .map_err(|e| RenditionError::store(key, e))?;
+                    Some(pipeline::probe(&original, &self.settings.limits)?)
+                }
+                None => probe,
+            };
         }
         let info = SourceInfo {
             version: inspected.version,
@@ -917,6 +924,14 @@ impl RenderJob {
     }
 }
 
+/// The probe of `version` that an earlier inspection read whole, from
+/// what it said `last`, when it tells whether the original moves.
+fn known_motion(last: Option<SourceInfo>, version: &SourceVersion) -> Option<Probe> {
+    last.filter(|info| &info.version == version)?
+        .probe
+        .filter(|probe| probe.animated().is_some())
+}
+
 /// A rendition read from the shared store.
 fn from_shared(bytes: Bytes, resolved: &Resolved) -> Arc<CachedRendition> {
     Arc::new(CachedRendition {
@@ -1024,6 +1039,40 @@ mod tests {
             .filter(|l| l.starts_with(prefix))
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum()
+    }
+
+    #[test]
+    fn an_original_read_whole_to_tell_its_motion_is_not_read_again_for_its_version() {
+        use crate::pipeline::codec::gif;
+        use crate::pipeline::{AnimationLimits, Bitmap, Layout, Plays};
+        let mut writer = gif::Writer::new(4, 4, Plays::Forever).expect("gif");
+        for v in [0, 200] {
+            let frame = Bitmap::new(4, 4, Layout::Rgba, [v, 50, 90, 255].repeat(16)).expect("frame");
+            writer.add(frame, 10).expect("frame");
+        }
+        let bytes = writer.finish().expect("gif");
+        let limits = Limits {
+            animation: Some(AnimationLimits::default()),
+            ..Limits::default()
+        };
+        let whole = pipeline::probe(&bytes, &limits).expect("probe");
+        // A head that holds the headers but ends before the second frame.
+        let head = (1..bytes.len())
+            .find_map(|n| pipeline::probe_head(&bytes[..n], false, &limits).ok().flatten())
+            .expect("a head that probes");
+        assert_eq!((whole.animated(), head.animated()), (Some(true), None));
+        let info = |version: &str, probe: &Probe| SourceInfo {
+            version: SourceVersion::from_etag(version),
+            size: bytes.len() as u64,
+            format: Some(SourceFormat::Gif),
+            probe: Some(probe.clone()),
+        };
+        let v1 = SourceVersion::from_etag("v1");
+        assert_eq!(known_motion(Some(info("v1", &whole)), &v1), Some(whole.clone()));
+        // Another version, a head that did not tell, or nothing known: read it.
+        assert_eq!(known_motion(Some(info("v2", &whole)), &v1), None);
+        assert_eq!(known_motion(Some(info("v1", &head)), &v1), None);
+        assert_eq!(known_motion(None, &v1), None);
     }
 
     /// Renders counted in the metrics, whatever their format.
