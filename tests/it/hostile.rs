@@ -54,6 +54,24 @@ fn mutate(original: &[u8], rng: &mut Rng) -> Vec<u8> {
     bytes
 }
 
+/// Probes, plans and renders `bytes`; any failure as its message.
+fn render(
+    bytes: &[u8],
+    spec: &FilterSpec,
+    output: &plan::Output,
+    limits: &Limits,
+) -> Result<pipeline::Rendition, String> {
+    let probe = pipeline::probe(bytes, limits).map_err(|e| e.to_string())?;
+    let source = Source {
+        size: probe.oriented_size(),
+        format: probe.format,
+        focal_point: None,
+        animated: probe.animated() == Some(true),
+    };
+    let plan = plan::plan(&source, spec, output).map_err(|e| e.to_string())?;
+    pipeline::render(bytes, &probe, &plan, limits).map_err(|e| e.to_string())
+}
+
 #[test]
 fn damaged_originals_never_panic() {
     let specs: Vec<FilterSpec> = [
@@ -81,19 +99,7 @@ fn damaged_originals_never_panic() {
         for round in 0..40 {
             let bytes = mutate(&original, &mut rng);
             let spec = &specs[round % specs.len()];
-            let outcome = pipeline::probe(&bytes, &limits)
-                .map_err(|e| e.to_string())
-                .and_then(|probe| {
-                    let source = Source {
-                        size: probe.oriented_size(),
-                        format: probe.format,
-                        focal_point: None,
-                        animated: false,
-                    };
-                    let plan =
-                        plan::plan(&source, spec, &SvgOutput::RasterOnRequest.into()).map_err(|e| e.to_string())?;
-                    pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
-                });
+            let outcome = render(&bytes, spec, &SvgOutput::RasterOnRequest.into(), &limits);
             match outcome {
                 Ok(_) => rendered += 1,
                 Err(message) => {
@@ -149,18 +155,7 @@ fn damaged_animations_never_panic() {
         for round in 0..300 {
             let bytes = mutate(&original, &mut rng);
             let spec = &specs[round % specs.len()];
-            let outcome = pipeline::probe(&bytes, &limits)
-                .map_err(|e| e.to_string())
-                .and_then(|probe| {
-                    let source = Source {
-                        size: probe.oriented_size(),
-                        format: probe.format,
-                        focal_point: None,
-                        animated: probe.animated() == Some(true),
-                    };
-                    let plan = plan::plan(&source, spec, &output).map_err(|e| e.to_string())?;
-                    pipeline::render(&bytes, &probe, &plan, &limits).map_err(|e| e.to_string())
-                });
+            let outcome = render(&bytes, spec, &output, &limits);
             match outcome {
                 Ok(rendition) if rendition.bytes.len() > 1000 => animated += 1,
                 Ok(_) => {}
