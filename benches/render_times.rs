@@ -5,13 +5,14 @@
 //! wall time of every render.
 //!
 //! ```sh
-//! cargo bench --bench render_times -- render IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N] [--out FILE]
-//! cargo bench --bench render_times -- decode IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N]
-//! cargo bench --bench render_times -- plan IMAGE SPEC
+//! cargo bench --bench render_times -- render IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N] [--out FILE] [--shrink-on-load RULE]
+//! cargo bench --bench render_times -- decode IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N] [--shrink-on-load RULE]
+//! cargo bench --bench render_times -- plan IMAGE SPEC [--shrink-on-load RULE]
 //! ```
 //!
 //! Timed renders run at least `--runs` times (5) and until `--min-seconds`
 //! of CPU time are spent (0), after `--warmup` untimed ones (1).
+//! `--shrink-on-load` is `RENDITIOND_SHRINK_ON_LOAD`'s rule (`quality`).
 //!
 //! * `render`: the whole rendition (probe, plan, decode with shrink-on-load,
 //!   crop and resize, orient, flatten, encode); `--out` writes the last one.
@@ -29,7 +30,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use renditiond::pipeline::codec::jpeg;
-use renditiond::pipeline::{self, Limits, Probe};
+use renditiond::pipeline::{self, Limits, Probe, ShrinkOnLoad};
 use renditiond::plan::{self, Compression, Encoding, Plan, Source};
 use renditiond::spec::FilterSpec;
 use serde_json::{Value, json};
@@ -78,10 +79,13 @@ struct Case {
 }
 
 impl Case {
-    fn load(image: &str, spec: &str) -> Result<Self, String> {
+    fn load(image: &str, spec: &str, shrink_on_load: ShrinkOnLoad) -> Result<Self, String> {
         let bytes = std::fs::read(image).map_err(|e| format!("{image}: {e}"))?;
         let spec = FilterSpec::parse(spec).map_err(|e| format!("{spec}: {e}"))?;
-        let limits = Limits::default();
+        let limits = Limits {
+            shrink_on_load,
+            ..Limits::default()
+        };
         let probe = pipeline::probe(&bytes, &limits).map_err(|e| format!("{image}: {e}"))?;
         let plan = plan_for(&probe, &spec)?;
         Ok(Self {
@@ -93,16 +97,13 @@ impl Case {
         })
     }
 
-    /// The shrink-on-load denominator of a JPEG original (stored orientation
-    /// assumed: the benchmark images have none).
+    /// The shrink-on-load denominator the render decodes with (1 but for
+    /// JPEG).
     fn shrink(&self) -> u32 {
-        match (self.probe.format, self.plan.pixel_size()) {
-            (renditiond::format::SourceFormat::Jpeg, Some(output)) => {
-                let crop = self.plan.crop;
-                jpeg::shrink_denominator((crop.width() as f64, crop.height() as f64), output)
-            }
-            _ => 1,
-        }
+        pipeline::shrink(&self.probe, &self.plan, &self.limits)
+            .ok()
+            .flatten()
+            .unwrap_or(1)
     }
 
     /// Probe, plan and render, as one request does.
@@ -174,6 +175,7 @@ fn plan_json(image: &str, case: &Case) -> Value {
         "format": case.plan.format().name(),
         "encoder": encoder(case.plan.encoding),
         "shrink": case.shrink(),
+        "shrink_on_load": case.limits.shrink_on_load.name(),
     })
 }
 
@@ -214,6 +216,7 @@ struct Args {
     min_seconds: f64,
     warmup: usize,
     out: Option<String>,
+    shrink_on_load: ShrinkOnLoad,
 }
 
 fn parse(mut argv: Vec<String>) -> Result<Args, String> {
@@ -234,10 +237,12 @@ fn parse(mut argv: Vec<String>) -> Result<Args, String> {
             min_seconds: 0.0,
             warmup: 1,
             out: None,
+            shrink_on_load: ShrinkOnLoad::default(),
         });
     }
     let mut positional = Vec::new();
     let (mut runs, mut min_seconds, mut warmup, mut out) = (5, 0.0, 1, None);
+    let mut shrink_on_load = ShrinkOnLoad::default();
     let mut it = argv.into_iter();
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -250,12 +255,17 @@ fn parse(mut argv: Vec<String>) -> Result<Args, String> {
             }
             "--warmup" => warmup = value("--warmup")?.parse().map_err(|e| format!("--warmup: {e}"))?,
             "--out" => out = Some(value("--out")?),
+            "--shrink-on-load" => {
+                let name = value("--shrink-on-load")?;
+                shrink_on_load = ShrinkOnLoad::from_name(&name)
+                    .ok_or_else(|| format!("--shrink-on-load: quality, fast or off, not {name:?}"))?;
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             _ => positional.push(arg),
         }
     }
     let [command, image, spec]: [String; 3] = positional.try_into().map_err(|_| {
-        "expected: render|decode|plan IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N] [--out FILE]".to_owned()
+        "expected: render|decode|plan IMAGE SPEC [--runs N] [--min-seconds S] [--warmup N] [--out FILE] [--shrink-on-load RULE]".to_owned()
     })?;
     Ok(Args {
         command,
@@ -265,11 +275,12 @@ fn parse(mut argv: Vec<String>) -> Result<Args, String> {
         min_seconds,
         warmup,
         out,
+        shrink_on_load,
     })
 }
 
 fn run(args: &Args) -> Result<Value, String> {
-    let case = Case::load(&args.image, &args.spec)?;
+    let case = Case::load(&args.image, &args.spec, args.shrink_on_load)?;
     let mut result = plan_json(&args.image, &case);
     match args.command.as_str() {
         "plan" => {}

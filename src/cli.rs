@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use renditiond::config::ServeArgs;
 use renditiond::format::SourceFormat;
+use renditiond::pipeline::ShrinkOnLoad;
 use renditiond::plan::{FocalPoint, SvgOutput};
 use renditiond::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS};
 
@@ -76,6 +77,15 @@ pub struct RenderArgs {
     /// Focal point in Wagtail's database form: centre x, y, width, height.
     #[arg(long, value_name = "X,Y,W,H")]
     pub focal_point: Option<FocalPoint>,
+    /// How far a JPEG is shrunk while decoded: quality, fast or off (see
+    /// RENDITIOND_SHRINK_ON_LOAD).
+    #[arg(long, value_name = "RULE", default_value = "quality", value_parser = shrink_on_load)]
+    pub shrink_on_load: ShrinkOnLoad,
+}
+
+/// `--shrink-on-load`'s value.
+fn shrink_on_load(name: &str) -> Result<ShrinkOnLoad, String> {
+    ShrinkOnLoad::from_name(name).ok_or_else(|| "expected quality, fast or off".to_owned())
 }
 
 /// Arguments of `sign`.

@@ -10,7 +10,7 @@ use thiserror::Error;
 use url::Url;
 
 use crate::format::{OutputFormat, SourceFormat};
-use crate::pipeline::{AnimationLimits, DEFAULT_MAX_PIXELS, animation};
+use crate::pipeline::{AnimationLimits, DEFAULT_MAX_PIXELS, ShrinkOnLoad, animation};
 use crate::plan::{NEGOTIABLE, Output, SvgOutput};
 use crate::spec::{DEFAULT_MAX_SPEC_BYTES, DEFAULT_MAX_SPEC_OPERATIONS, SpecLimits};
 use crate::store::{Location, LocationError};
@@ -78,6 +78,10 @@ pub struct ServeArgs {
     /// The most pixels an original or a rendition may have (more: 413 / 400).
     #[arg(long, env = "RENDITIOND_MAX_PIXELS", default_value_t = DEFAULT_MAX_PIXELS.to_string())]
     pub max_pixels: String,
+    /// How far JPEG originals are shrunk while decoded: `quality` (at least
+    /// twice the rendition's size), `fast` (at least its size) or `off`.
+    #[arg(long, env = "RENDITIOND_SHRINK_ON_LOAD", default_value = "quality")]
+    pub shrink_on_load: String,
     /// Keep animated GIF and WebP originals animated in GIF and WebP
     /// renditions (default: their first frame, as in Wagtail without Wand).
     #[arg(long, env = "RENDITIOND_ANIMATION", default_value = "false")]
@@ -251,6 +255,8 @@ pub struct Config {
     pub output: Output,
     /// The budget of animations kept animated; `None`: animation is off.
     pub animation: Option<AnimationLimits>,
+    /// How far JPEG originals are shrunk while decoded.
+    pub shrink_on_load: ShrinkOnLoad,
     /// Bounds on SVG originals.
     pub svg_limits: SvgLimits,
     /// Bounds on filter specs.
@@ -643,6 +649,12 @@ impl Config {
             None
         };
         output.animation = animation.is_some();
+        let shrink_on_load = ShrinkOnLoad::from_name(args.shrink_on_load.trim()).ok_or_else(|| {
+            err(
+                "RENDITIOND_SHRINK_ON_LOAD",
+                format!("expected quality, fast or off, got {:?}", args.shrink_on_load),
+            )
+        })?;
         let svg_limits = SvgLimits {
             max_bytes: number("RENDITIOND_SVG_MAX_BYTES", &args.svg_max_bytes, bounds::SVG_MAX_BYTES)?,
             max_elements: number(
@@ -711,6 +723,7 @@ impl Config {
             max_pixels: number("RENDITIOND_MAX_PIXELS", &args.max_pixels, bounds::MAX_PIXELS)?,
             output,
             animation,
+            shrink_on_load,
             svg_limits,
             spec_limits,
             render_timeout: seconds(
@@ -865,6 +878,7 @@ mod tests {
             ),
             (&["--api-token", "short"], "RENDITIOND_API_TOKEN"),
             (&["--animation", "sometimes"], "RENDITIOND_ANIMATION"),
+            (&["--shrink-on-load", "faster"], "RENDITIOND_SHRINK_ON_LOAD"),
             (
                 &["--animation", "true", "--animation-max-frames", "0"],
                 "RENDITIOND_ANIMATION_MAX_FRAMES",
@@ -999,6 +1013,14 @@ mod tests {
             [OutputFormat::Webp, OutputFormat::Avif]
         );
         assert_eq!(negotiation(&["--format-negotiation", "avif"]), [OutputFormat::Avif]);
+    }
+
+    #[test]
+    fn shrink_on_load_keeps_quality_by_default() {
+        let rule = |flags: &[&str]| config(flags).expect("valid").shrink_on_load;
+        assert_eq!(rule(&[]), ShrinkOnLoad::Quality);
+        assert_eq!(rule(&["--shrink-on-load", " fast"]), ShrinkOnLoad::Fast);
+        assert_eq!(rule(&["--shrink-on-load", "off"]), ShrinkOnLoad::Off);
     }
 
     #[test]

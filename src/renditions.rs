@@ -23,8 +23,8 @@ use thiserror::Error;
 use futures_util::stream::{self, StreamExt};
 
 use crate::cache::{
-    CachedRendition, Claim, DecodedOriginal, DecodedOriginals, Leases, Lookup, MemoryTier, RenditionKey, SharedTier,
-    Tier, Watch,
+    CachedRendition, Claim, DecodedOriginal, DecodedOriginals, Leases, Lookup, MemoryTier, Rendering, RenditionKey,
+    SharedTier, Tier, Watch,
 };
 use crate::format::{OutputFormat, SourceFormat};
 use crate::metrics::{FormatLabels, Metrics};
@@ -414,7 +414,10 @@ impl Renditions {
             &outline.spec,
             request.focal_point.as_ref(),
             outline.encoding,
-            self.settings.limits.animation.as_ref().filter(|_| outline.animated),
+            Rendering {
+                animation: self.settings.limits.animation.as_ref().filter(|_| outline.animated),
+                shrink_on_load: self.settings.limits.shrink_on_load,
+            },
         );
         // Wagtail's own name for the rendition, for Content-Disposition.
         let filename = plan::rendition_path(
@@ -1120,6 +1123,27 @@ mod tests {
         let (found, tier) = second.fetch(&resolved).await.expect("found");
         assert_eq!((tier, found.bytes.clone()), (Tier::Shared, made.bytes.clone()));
         assert_eq!(renders(&second), 0);
+    }
+
+    #[tokio::test]
+    async fn another_shrink_on_load_rule_makes_another_rendition() {
+        // 600×400 to width-100: 1/2 keeps twice the width (quality), 1/4 once
+        // (fast), and off decodes it whole.
+        use crate::pipeline::ShrinkOnLoad;
+        let world = World::new().await;
+        let mut made = Vec::new();
+        for rule in [ShrinkOnLoad::Quality, ShrinkOnLoad::Fast, ShrinkOnLoad::Off] {
+            let instance = world.instance(|settings, _| settings.limits.shrink_on_load = rule);
+            let resolved = resolve(&instance, "width-100", "photo.jpg").await.expect("resolves");
+            let (rendition, tier) = instance.fetch(&resolved).await.expect("renders");
+            assert_eq!((tier, renders(&instance)), (Tier::Render, 1), "{rule:?}");
+            made.push((resolved.key.etag(), rendition.bytes.clone()));
+        }
+        for (i, j) in [(0, 1), (0, 2), (1, 2)] {
+            assert_ne!(made[i].0, made[j].0);
+            assert_ne!(made[i].1, made[j].1);
+        }
+        assert_eq!(world.shared_objects().await, 3);
     }
 
     #[tokio::test]

@@ -95,6 +95,7 @@ impl AppState {
                     ..config.svg_limits
                 },
                 animation: config.animation,
+                shrink_on_load: config.shrink_on_load,
             },
             output: config.output.clone(),
             memory_bytes: config.memory_cache_bytes,

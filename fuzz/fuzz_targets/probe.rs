@@ -23,6 +23,7 @@ fn limits() -> Limits {
             max_frames: 64,
             max_pixels: 1 << 22,
         }),
+        ..Limits::default()
     }
 }
 

@@ -1,5 +1,5 @@
 //! probe, plan and render on small inputs with tight limits: the first byte
-//! picks a spec from a fixed list, the second what an SVG becomes, whether
+//! picks a spec from a fixed list and a shrink-on-load rule, the second what an SVG becomes, whether
 //! there is a focal point and whether animations are kept; the rest is the
 //! original. Never a panic;
 //! a rendition is of the planned format (by its bytes too) and size.
@@ -8,14 +8,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use renditiond::format::{OutputFormat, SourceFormat};
-use renditiond::pipeline::{self, AnimationLimits, Limits};
+use renditiond::pipeline::{self, AnimationLimits, Limits, ShrinkOnLoad};
 use renditiond::plan::{self, FocalPoint, Output, Source, SvgOutput};
 use renditiond::spec::FilterSpec;
 use renditiond::svg::SvgLimits;
 
 /// Tight limits: small originals and renditions, short animations.
-fn limits(animation: bool) -> Limits {
+fn limits(animation: bool, shrink_on_load: ShrinkOnLoad) -> Limits {
     Limits {
+        shrink_on_load,
         animation: animation.then_some(AnimationLimits {
             max_frames: 16,
             max_pixels: 1 << 20,
@@ -60,6 +61,8 @@ const SPECS: [&str; 25] = [
     "fill-160x90|format-jpeg",
 ];
 
+const SHRINK_RULES: [ShrinkOnLoad; 3] = [ShrinkOnLoad::Quality, ShrinkOnLoad::Fast, ShrinkOnLoad::Off];
+
 const SVG_OUTPUTS: [SvgOutput; 3] = [SvgOutput::Svg, SvgOutput::RasterOnRequest, SvgOutput::Raster];
 
 /// The format sniffed from a rendition's bytes.
@@ -83,7 +86,8 @@ fuzz_target!(|data: &[u8]| {
     let spec = FilterSpec::parse(SPECS[usize::from(*pick) % SPECS.len()]).expect("a valid spec");
     let svg = SVG_OUTPUTS[usize::from(options & 3) % SVG_OUTPUTS.len()];
     let animation = options & 8 != 0;
-    let limits = limits(animation);
+    let rule = SHRINK_RULES[usize::from(*pick) / SPECS.len() % SHRINK_RULES.len()];
+    let limits = limits(animation, rule);
     let Ok(probe) = pipeline::probe(bytes, &limits) else {
         return;
     };

@@ -3,14 +3,16 @@
 //!
 //! A [`RenditionKey`] is a SHA-256 over the original's storage key, its
 //! version as the store reports it, the spec as Wagtail cleans it, the focal
-//! point, the encoding (output format and encoder settings) and [`ENCODER_VERSION`]. Its hex digest is the
+//! point, the encoding (output format and encoder settings), the
+//! [`Rendering`] settings that differ from their defaults and
+//! [`ENCODER_VERSION`]. Its hex digest is the
 //! strong `ETag`; its [`name`](RenditionKey::name) is the content-addressed,
 //! readable key of the rendition in the shared store:
 //! `<stem>.<hash16>.<spec with | as .>.<ext>`.
 
 use sha2::{Digest, Sha256};
 
-use crate::pipeline::AnimationLimits;
+use crate::pipeline::{AnimationLimits, ShrinkOnLoad};
 use crate::plan::{Encoding, FocalPoint};
 use crate::store::{SourceVersion, StorageKey};
 
@@ -20,6 +22,17 @@ pub const ENCODER_VERSION: &str = "renditiond/2";
 
 /// The longest stem and spec kept in rendition names, in characters.
 const MAX_NAME_PART: usize = 60;
+
+/// What changes a rendition's pixels beyond its spec, focal point and
+/// encoding. Each is hashed only when it differs from its default, so that
+/// every other identity stays what it was.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rendering<'a> {
+    /// The animation budget, when the rendition keeps an animation.
+    pub animation: Option<&'a AnimationLimits>,
+    /// How far a JPEG original is shrunk while decoded.
+    pub shrink_on_load: ShrinkOnLoad,
+}
 
 /// The identity of one rendition.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -31,7 +44,7 @@ pub struct RenditionKey {
 impl RenditionKey {
     /// The key of the rendition of `original` at `version`, for the cleaned
     /// `spec`, `focal` point and `encoding` (format and encoder settings),
-    /// and the `animation` budget when the rendition keeps an animation.
+    /// made with the `rendering` settings.
     pub fn new(
         original: &StorageKey,
         version: &SourceVersion,
@@ -39,12 +52,17 @@ impl RenditionKey {
         spec: &str,
         focal: Option<&FocalPoint>,
         encoding: Encoding,
-        animation: Option<&AnimationLimits>,
+        rendering: Rendering,
     ) -> Self {
         let focal = focal.map(ToString::to_string).unwrap_or_default();
         let (format, encoder) = (encoding.format(), encoding.identity());
         let mut hasher = Sha256::new();
-        for field in [
+        let animated = rendering
+            .animation
+            .map(|budget| format!("animated {} {}", budget.max_frames, budget.max_pixels));
+        let shrink = (rendering.shrink_on_load != ShrinkOnLoad::default())
+            .then(|| format!("shrink-on-load {}", rendering.shrink_on_load.name()));
+        let fields = [
             ENCODER_VERSION,
             original.as_str(),
             version.as_str(),
@@ -52,15 +70,9 @@ impl RenditionKey {
             spec,
             &focal,
             &encoder,
-        ] {
+        ];
+        for field in fields.into_iter().chain(animated.as_deref()).chain(shrink.as_deref()) {
             // Length prefixes keep fields from running into each other.
-            hasher.update((field.len() as u64).to_le_bytes());
-            hasher.update(field.as_bytes());
-        }
-        // Only renditions that keep an animation have this field, so every
-        // other identity stays what it was.
-        if let Some(budget) = animation {
-            let field = format!("animated {} {}", budget.max_frames, budget.max_pixels);
             hasher.update((field.len() as u64).to_le_bytes());
             hasher.update(field.as_bytes());
         }
@@ -113,7 +125,7 @@ mod tests {
             spec,
             focal.as_ref(),
             encoding,
-            None,
+            Rendering::default(),
         )
     }
 
@@ -170,11 +182,23 @@ mod tests {
     }
 
     #[test]
+    fn identities_stay_what_they_were() {
+        // A rendition's identity is its name in the shared store: renditions
+        // made before a change that leaves their bytes alone keep theirs.
+        let k = key("a.jpg", "v1", "width-100", None, Encoding::Jpeg { quality: 76 });
+        assert_eq!(k.etag(), "\"569bb921e7a6b32b4d8f010f578917fc\"");
+    }
+
+    #[test]
     fn an_animation_and_its_budget_are_part_of_the_identity() {
-        let animated = |budget: Option<&AnimationLimits>| {
+        let animated = |animation: Option<&AnimationLimits>| {
             let original = StorageKey::new("a.gif").expect("valid key");
             let version = SourceVersion::from_etag("v1");
-            RenditionKey::new(&original, &version, "", "width-100", None, Encoding::Gif, budget)
+            let rendering = Rendering {
+                animation,
+                ..Rendering::default()
+            };
+            RenditionKey::new(&original, &version, "", "width-100", None, Encoding::Gif, rendering)
         };
         let budget = AnimationLimits::default();
         let smaller = AnimationLimits {
@@ -185,5 +209,24 @@ mod tests {
         assert_ne!(keys[0].etag(), keys[1].etag());
         assert_ne!(keys[1].etag(), keys[2].etag());
         assert_eq!(keys[0], key("a.gif", "v1", "width-100", None, Encoding::Gif));
+    }
+
+    #[test]
+    fn a_shrink_on_load_other_than_the_default_is_part_of_the_identity() {
+        let shrunk = |shrink_on_load| {
+            let original = StorageKey::new("a.jpg").expect("valid key");
+            let version = SourceVersion::from_etag("v1");
+            let rendering = Rendering {
+                shrink_on_load,
+                ..Rendering::default()
+            };
+            let encoding = Encoding::Jpeg { quality: 76 };
+            RenditionKey::new(&original, &version, "", "width-100", None, encoding, rendering)
+        };
+        let keys = [ShrinkOnLoad::Quality, ShrinkOnLoad::Fast, ShrinkOnLoad::Off].map(shrunk);
+        assert_eq!(keys[0].etag(), "\"569bb921e7a6b32b4d8f010f578917fc\"");
+        assert_ne!(keys[0].etag(), keys[1].etag());
+        assert_ne!(keys[0].etag(), keys[2].etag());
+        assert_ne!(keys[1].etag(), keys[2].etag());
     }
 }

@@ -162,6 +162,7 @@ mod tests {
     use object_store::memory::InMemory;
 
     use super::*;
+    use crate::cache::Rendering;
     use crate::plan::Encoding;
     use crate::store::{SourceVersion, StorageKey};
 
@@ -174,7 +175,7 @@ mod tests {
             "width-10",
             None,
             Encoding::Png,
-            None,
+            Rendering::default(),
         )
     }
 

@@ -165,7 +165,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::cache::Tier;
+    use crate::cache::{Rendering, Tier};
     use crate::format::OutputFormat;
     use crate::plan::Encoding;
     use crate::store::{SourceVersion, StorageKey};
@@ -188,7 +188,7 @@ mod tests {
             &format!("width-{n}"),
             None,
             Encoding::Png,
-            None,
+            Rendering::default(),
         )
     }
 

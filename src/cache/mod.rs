@@ -15,7 +15,7 @@ use std::fmt;
 use bytes::Bytes;
 
 pub use self::decoded::{DecodedOriginal, DecodedOriginals};
-pub use self::key::{ENCODER_VERSION, RenditionKey};
+pub use self::key::{ENCODER_VERSION, Rendering, RenditionKey};
 pub use self::lease::{Claim, Holding, LEASE_FOLDER, Leases, STALE_AFTER, Watch};
 pub use self::memory::{Lookup, MemoryTier};
 pub use self::shared::SharedTier;

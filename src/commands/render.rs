@@ -17,6 +17,7 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<Value> {
     let bytes = fs::read(&args.input).with_context(|| format!("cannot read {}", args.input.display()))?;
     let limits = Limits {
         animation: args.animate.then(AnimationLimits::default),
+        shrink_on_load: args.shrink_on_load,
         ..Limits::default()
     };
     let probe = pipeline::probe(&bytes, &limits).with_context(|| args.input.display().to_string())?;

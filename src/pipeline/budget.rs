@@ -95,7 +95,7 @@ pub fn memory_cost(
             .saturating_add(animation_bytes(header, plan, output_pixels, budget));
     }
     let decoded = match (probe.map(|p| &p.source), plan) {
-        (Some(Probed::Raster(header)), Some(plan)) => decoded_bytes(header, plan),
+        (Some(Probed::Raster(header)), Some(plan)) => decoded_bytes(header, plan, limits),
         // Headers not read yet: the largest original the pixel limit allows,
         // decoded at 16 bits per channel and converted to 8.
         _ => max_pixels.saturating_mul(12),
@@ -109,8 +109,8 @@ pub fn memory_cost(
 /// The decoded pixels of a raster original for `plan`: shrunk on load for
 /// JPEG, whole otherwise; for wider pixels the 8-bit copy they are converted
 /// to, and for pixels with alpha the premultiplied copy the resizer makes.
-fn decoded_bytes(header: &Header, plan: &Plan) -> u64 {
-    let shrink = super::shrink_for(header, plan).max(1);
+fn decoded_bytes(header: &Header, plan: &Plan, limits: &Limits) -> u64 {
+    let shrink = super::shrink_for(header, plan, limits).max(1);
     let (w, h) = (header.width.div_ceil(shrink), header.height.div_ceil(shrink));
     let shape = header.pixels;
     let (decoded, channels) = (u64::from(shape.bytes_per_pixel), u64::from(shape.channels));

@@ -7,7 +7,8 @@
 //! [`render`] then runs the steps in order for raster originals:
 //!
 //! 1. **decode**: JPEGs shrink on load (DCT scaling to 1/2, 1/4 or 1/8 while
-//!    staying at least twice the output size), other formats decode whole;
+//!    staying at least twice the output size, or once with
+//!    [`ShrinkOnLoad::Fast`]), other formats decode whole;
 //! 2. **crop and resize** in one Lanczos3 pass, in stored orientation;
 //! 3. **orient** the small result (EXIF orientation, SPEC §3.4);
 //! 4. **flatten**: `bgcolor`, white under JPEG, CMYK out of non-JPEG;
@@ -36,6 +37,7 @@ use self::animation::Motion;
 pub use self::animation::{AnimationLimits, Plays};
 pub use self::bitmap::{Bitmap, Layout};
 pub use self::budget::{Deadline, memory_cost};
+pub use self::codec::jpeg::ShrinkOnLoad;
 use self::codec::{avif, heic, image_crate, jpeg, webp};
 pub use self::error::PipelineError;
 pub use self::sniff::sniff;
@@ -46,7 +48,8 @@ use crate::svg::{Document, SvgError, SvgLimits};
 /// Wagtail's `WAGTAILIMAGES_MAX_IMAGE_PIXELS` default, used for both limits.
 pub const DEFAULT_MAX_PIXELS: u64 = 128_000_000;
 
-/// Bounds on the work one rendition may cause.
+/// Bounds on the work one rendition may cause, and how much of it decoding
+/// may save.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Most pixels an original may have (decompression bomb guard).
@@ -58,6 +61,8 @@ pub struct Limits {
     /// The budget animated GIF and WebP originals are kept animated within;
     /// `None`: only their first frame is read, as in Wagtail.
     pub animation: Option<AnimationLimits>,
+    /// How far JPEG originals are shrunk while decoded.
+    pub shrink_on_load: ShrinkOnLoad,
 }
 
 impl Default for Limits {
@@ -67,6 +72,7 @@ impl Default for Limits {
             max_output_pixels: DEFAULT_MAX_PIXELS,
             svg: SvgLimits::default(),
             animation: None,
+            shrink_on_load: ShrinkOnLoad::default(),
         }
     }
 }
@@ -344,7 +350,7 @@ pub fn render_until(
     }
     let mut stages = Stages::default();
     let decoded = timed(&mut stages.decode, || {
-        decode(bytes, probe.format, header, shrink_for(header, plan), limits)
+        decode(bytes, probe.format, header, shrink_for(header, plan, limits), limits)
     })?;
     deadline.check()?;
     let resized = timed(&mut stages.resize, || {
@@ -362,7 +368,9 @@ pub fn render_until(
 pub fn shrink(probe: &Probe, plan: &Plan, limits: &Limits) -> Result<Option<u32>, PipelineError> {
     pixel_size(probe, plan, limits)?;
     Ok(match &probe.source {
-        Probed::Raster(header) if animation_budget(header, plan, limits).is_none() => Some(shrink_for(header, plan)),
+        Probed::Raster(header) if animation_budget(header, plan, limits).is_none() => {
+            Some(shrink_for(header, plan, limits))
+        }
         Probed::Raster(_) | Probed::Svg(_) => None,
     })
 }
@@ -401,11 +409,11 @@ pub fn render_decoded(
         return Err(PipelineError::UnsupportedSource(probe.format));
     };
     // Pixels shrunk less than the plan allows serve it too (resized more).
-    if decoded.shrink > shrink_for(header, plan) {
+    let needs = shrink_for(header, plan, limits);
+    if decoded.shrink > needs {
         return Err(PipelineError::Resize(format!(
-            "pixels shrunk 1/{} on load for a plan that needs 1/{}",
-            decoded.shrink,
-            shrink_for(header, plan)
+            "pixels shrunk 1/{} on load for a plan that needs 1/{needs}",
+            decoded.shrink
         )));
     }
     let mut stages = Stages::default();
@@ -521,12 +529,13 @@ fn stored_geometry(header: &Header, plan: &Plan, width: u32, height: u32) -> ([f
 }
 
 /// The shrink-on-load denominator a JPEG original is decoded with for `plan`
-/// (1 for other formats).
-fn shrink_for(header: &Header, plan: &Plan) -> u32 {
+/// under `limits` (1 for other formats).
+fn shrink_for(header: &Header, plan: &Plan, limits: &Limits) -> u32 {
     match (&header.jpeg, plan.pixel_size()) {
         (Some(_), Some((width, height))) => {
             let (region, output) = stored_geometry(header, plan, width, height);
-            jpeg::shrink_denominator((region[2] - region[0], region[3] - region[1]), output)
+            let region = (region[2] - region[0], region[3] - region[1]);
+            jpeg::shrink_denominator(region, output, limits.shrink_on_load)
         }
         _ => 1,
     }

@@ -220,3 +220,56 @@ fn render_rasterizes_svg_only_when_asked() {
     let image = image::open(&output).expect("a PNG");
     assert_eq!((image.width(), image.height()), (60, 30));
 }
+
+#[test]
+fn shrink_on_load_trades_a_little_sharpness_for_less_decoding() {
+    // 600×400 to width-100: `off` decodes it whole, `quality` at 1/2, `fast` at 1/4.
+    let dir = scratch("shrink-on-load");
+    let image = root().join("test-images/photo-baseline.jpg");
+    let rendered = |rule: &str| {
+        let out = dir.join(format!("{rule}.png"));
+        let (image, out_path) = (image.to_str().expect("UTF-8"), out.to_str().expect("UTF-8"));
+        let args = [
+            "render",
+            image,
+            "width-100|format-png",
+            "-o",
+            out_path,
+            "--shrink-on-load",
+            rule,
+        ];
+        let result = renditiond(&args);
+        assert!(result.status.success(), "{}", String::from_utf8_lossy(&result.stderr));
+        image::open(&out).expect("a PNG").to_rgb8()
+    };
+    let [off, quality, fast] = ["off", "quality", "fast"].map(rendered);
+    for rendition in [&off, &quality, &fast] {
+        assert_eq!(rendition.dimensions(), (100, 66));
+    }
+    // Mean absolute difference from the whole decode, in levels.
+    let from_whole = |rendition: &image::RgbImage| {
+        let sum: u64 = rendition
+            .as_raw()
+            .iter()
+            .zip(off.as_raw())
+            .map(|(a, b)| u64::from(a.abs_diff(*b)))
+            .sum();
+        sum as f64 / off.as_raw().len() as f64
+    };
+    let (quality, fast) = (from_whole(&quality), from_whole(&fast));
+    assert!(
+        0.0 < quality && quality < fast && fast < 2.0,
+        "quality {quality}, fast {fast}"
+    );
+    let refused = renditiond(&[
+        "render",
+        "x.jpg",
+        "width-10",
+        "-o",
+        "y.jpg",
+        "--shrink-on-load",
+        "faster",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,6 +36,10 @@ COLD_MAX_RATE = 1000
 SRCSET_WIDTHS = (400, 800, 1200, 1600, 2000)
 FILL = (400, 300)
 SCENARIOS = ("cold-image", "cold-spec", "srcset", "hot")
+RENDITIOND = "renditiond"
+# cold-image again with RENDITIOND_SHRINK_ON_LOAD=fast: decoded at 1/8, as
+# thumbor's Pillow `draft` decodes it.
+RENDITIOND_FAST = "renditiond (fast shrink)"
 
 T = TypeVar("T")
 # A path's answer: status, Content-Type, body.
@@ -302,6 +306,10 @@ def run_http(setup: Setup, cfg: HttpConfig, scenarios: list[str]) -> dict[str, A
     def start_renditiond() -> AbstractContextManager[servers.Server]:
         return servers.renditiond(setup.settings, work)
 
+    def start_renditiond_fast() -> AbstractContextManager[servers.Server]:
+        # Shrunk on load as far as Pillow's draft shrinks for thumbor.
+        return servers.renditiond(replace(setup.settings, shrink_on_load="fast"), work)
+
     def start_thumbor() -> AbstractContextManager[servers.Server]:
         if setup.thumbor_venv is None:
             raise RuntimeError("thumbor's virtualenv was not given")
@@ -324,15 +332,20 @@ def run_http(setup: Setup, cfg: HttpConfig, scenarios: list[str]) -> dict[str, A
                 paths_t = [f"/unsafe/400x300/{k}" for k in run]
                 systems = [
                     System(
-                        "renditiond",
-                        start_renditiond,
+                        name,
+                        start,
                         [rendition_path(key, "fill-400x300", k) for k in warm],
                         paths_r,
                         close=True,
                         prime=prime_r,
                         expects=sampled(paths_r, cfg, [FILL] * len(paths_r)),
                         metrics=True,
-                    ),
+                    )
+                    for name, start in (
+                        (RENDITIOND, start_renditiond),
+                        (RENDITIOND_FAST, start_renditiond_fast),
+                    )
+                ] + [
                     System(
                         "thumbor",
                         start_thumbor,

@@ -107,8 +107,10 @@ def at_most(value: float | None, bound: float) -> bool | None:
     return None if value is None else value <= bound
 
 
-def throughput_goal(results: Row, scenario: str, label: str, peer: str, bound: float) -> Goal:
-    ours, theirs = runs_of(results, scenario, "renditiond"), runs_of(results, scenario, peer)
+def throughput_goal(
+    results: Row, scenario: str, label: str, peer: str, bound: float, system: str = "renditiond"
+) -> Goal:
+    ours, theirs = runs_of(results, scenario, system), runs_of(results, scenario, peer)
     a, b = mean(r["req_per_s"] for r in ours), mean(r["req_per_s"] for r in theirs)
     r = ratio(a, b)
     return Goal(
@@ -255,7 +257,12 @@ def hot_goals(results: Row) -> list[Goal]:
 
 
 def memory_goal(results: Row) -> Goal:
-    ours = runs_of(results, "cold-image", "renditiond") + runs_of(results, "cold-spec", "renditiond")
+    ours = [
+        r
+        for scenario in ("cold-image", "cold-spec")
+        for system in ("renditiond", "renditiond (fast shrink)")
+        for r in runs_of(results, scenario, system)
+    ]
     theirs = runs_of(results, "cold-image", "thumbor") + runs_of(results, "cold-spec", "thumbor")
 
     # The sampled sum of the processes' RSS, or the largest process's own
@@ -299,6 +306,17 @@ def goals(results: Row) -> list[Goal]:
                 results, "cold-image", "a new original per request, `fill-400x300`", "thumbor", 1.15
             )
         )
+        if runs_of(results, "cold-image", "renditiond (fast shrink)"):
+            out.append(
+                throughput_goal(
+                    results,
+                    "cold-image",
+                    "the same, both decoding at 1/8: `RENDITIOND_SHRINK_ON_LOAD=fast` and Pillow's `draft`",
+                    "thumbor",
+                    1.15,
+                    system="renditiond (fast shrink)",
+                )
+            )
         out.append(
             throughput_goal(
                 results, "cold-spec", "the same original, a new fill size per request", "thumbor", 8.0

@@ -163,6 +163,7 @@ class RenditiondSettings:
     signing_key: str
     api_token: str
     workers: int = 2
+    shrink_on_load: str = "quality"
 
     def env(self, port: int) -> dict[str, str]:
         return clean_env(
@@ -172,6 +173,7 @@ class RenditiondSettings:
                 "RENDITIOND_SIGNING_KEYS": self.signing_key,
                 "RENDITIOND_API_TOKEN": self.api_token,
                 "RENDITIOND_WORKERS": str(self.workers),
+                "RENDITIOND_SHRINK_ON_LOAD": self.shrink_on_load,
                 "RENDITIOND_QUEUE_LENGTH": "32",
                 "RENDITIOND_RENDER_TIMEOUT": "8",
                 "RENDITIOND_MEMORY_CACHE_BYTES": str(256 * 1024 * 1024),

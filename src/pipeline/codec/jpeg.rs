@@ -124,13 +124,58 @@ pub fn encode(bitmap: &Bitmap, quality: u8, icc: Option<&[u8]>) -> Result<Vec<u8
     super::icc::embed(jpeg, icc)
 }
 
+/// How far a JPEG is shrunk while it is decoded (DCT scaling to 1/2, 1/4 or
+/// 1/8), against the size its region is resized to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShrinkOnLoad {
+    /// Decoded whole, as Wagtail's Pillow backend does.
+    Off,
+    /// At least twice the rendition's size is kept to resize from, as
+    /// libvips does.
+    #[default]
+    Quality,
+    /// At least the rendition's size, as Pillow's `draft` (and so thumbor)
+    /// and sharp's `fastShrinkOnLoad` do: less decoding for a small
+    /// rendition, slightly softer pixels.
+    Fast,
+}
+
+impl ShrinkOnLoad {
+    /// The setting's name, as `RENDITIOND_SHRINK_ON_LOAD` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Quality => "quality",
+            Self::Fast => "fast",
+        }
+    }
+
+    /// The setting `name` names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Off, Self::Quality, Self::Fast]
+            .into_iter()
+            .find(|rule| rule.name() == name)
+    }
+
+    /// How many times the rendition's size the decoded region keeps at
+    /// least; `None`: no shrink.
+    fn margin(self) -> Option<f64> {
+        match self {
+            Self::Off => None,
+            Self::Quality => Some(2.0),
+            Self::Fast => Some(1.0),
+        }
+    }
+}
+
 /// The largest DCT shrink (1, 2, 4 or 8) that keeps a `region` of stored
-/// pixels at least twice the `output` size on both axes, as libvips does.
-pub fn shrink_denominator(region: (f64, f64), output: (u32, u32)) -> u32 {
+/// pixels at least the `rule`'s margin times the `output` size on both axes.
+pub fn shrink_denominator(region: (f64, f64), output: (u32, u32), rule: ShrinkOnLoad) -> u32 {
+    let Some(margin) = rule.margin() else { return 1 };
     let mut d = 1;
     while d < 8
-        && region.0 / f64::from(d * 2) >= 2.0 * f64::from(output.0)
-        && region.1 / f64::from(d * 2) >= 2.0 * f64::from(output.1)
+        && region.0 / f64::from(d * 2) >= margin * f64::from(output.0)
+        && region.1 / f64::from(d * 2) >= margin * f64::from(output.1)
     {
         d *= 2;
     }
@@ -143,12 +188,38 @@ mod tests {
 
     #[test]
     fn shrink_keeps_twice_the_output() {
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (400, 300)), 4);
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (200, 150)), 8);
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (1200, 900)), 1);
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (1000, 750)), 2);
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (4000, 3000)), 1);
-        assert_eq!(shrink_denominator((4000.0, 3000.0), (100, 2000)), 1);
+        let quality = |region, output| shrink_denominator(region, output, ShrinkOnLoad::Quality);
+        assert_eq!(quality((4000.0, 3000.0), (400, 300)), 4);
+        assert_eq!(quality((4000.0, 3000.0), (200, 150)), 8);
+        assert_eq!(quality((4000.0, 3000.0), (1200, 900)), 1);
+        assert_eq!(quality((4000.0, 3000.0), (1000, 750)), 2);
+        assert_eq!(quality((4000.0, 3000.0), (4000, 3000)), 1);
+        assert_eq!(quality((4000.0, 3000.0), (100, 2000)), 1);
+        assert_eq!(quality((4000.0, 3000.0), (1001, 750)), 1);
+    }
+
+    #[test]
+    fn fast_shrink_keeps_the_output_and_off_keeps_everything() {
+        let fast = |region, output| shrink_denominator(region, output, ShrinkOnLoad::Fast);
+        assert_eq!(fast((4000.0, 3000.0), (400, 300)), 8);
+        assert_eq!(fast((4000.0, 3000.0), (500, 375)), 8);
+        assert_eq!(fast((4000.0, 3000.0), (501, 375)), 4);
+        assert_eq!(fast((4000.0, 3000.0), (1200, 900)), 2);
+        assert_eq!(fast((4000.0, 3000.0), (2000, 1500)), 2);
+        assert_eq!(fast((4000.0, 3000.0), (2001, 1500)), 1);
+        assert_eq!(fast((4000.0, 3000.0), (100, 2000)), 1);
+        for output in [(400, 300), (100, 75), (8, 8)] {
+            assert_eq!(shrink_denominator((4000.0, 3000.0), output, ShrinkOnLoad::Off), 1);
+        }
+    }
+
+    #[test]
+    fn shrink_rules_are_named() {
+        for rule in [ShrinkOnLoad::Off, ShrinkOnLoad::Quality, ShrinkOnLoad::Fast] {
+            assert_eq!(ShrinkOnLoad::from_name(rule.name()), Some(rule));
+        }
+        assert_eq!(ShrinkOnLoad::from_name("Fast"), None);
+        assert_eq!(ShrinkOnLoad::default(), ShrinkOnLoad::Quality);
     }
 
     #[test]
