@@ -311,6 +311,8 @@ fn run(args: &Args) -> Result<Value, String> {
 }
 
 fn main() -> ExitCode {
+    // As the service does.
+    renditiond::allocator::reuse_large_buffers();
     let result = parse(std::env::args().skip(1).collect()).and_then(|args| run(&args));
     match result {
         Ok(value) => {

@@ -37,9 +37,11 @@
 //!   and `renditiond sign`).
 //! * [`http`] translates HTTP to the use case and back; [`server`] runs it,
 //!   configured by [`config`], sharing [`state`]; [`metrics`] names every metric.
+//! * [`allocator`] keeps large freed buffers for the next render.
 
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod cache;
 pub mod config;
 pub mod format;

@@ -15,6 +15,8 @@ use crate::cli::{Cli, Command};
 const FAILURE: u8 = 2;
 
 fn main() -> ExitCode {
+    // Before any thread starts.
+    renditiond::allocator::reuse_large_buffers();
     match Cli::parse().command {
         Command::Plan(args) => match commands::plan::run(&args) {
             Ok(plan) => {
