@@ -61,8 +61,6 @@ const SPECS: [&str; 25] = [
     "fill-160x90|format-jpeg",
 ];
 
-const SHRINK_RULES: [ShrinkOnLoad; 3] = [ShrinkOnLoad::Quality, ShrinkOnLoad::Fast, ShrinkOnLoad::Off];
-
 const SVG_OUTPUTS: [SvgOutput; 3] = [SvgOutput::Svg, SvgOutput::RasterOnRequest, SvgOutput::Raster];
 
 /// The format sniffed from a rendition's bytes.
@@ -86,7 +84,7 @@ fuzz_target!(|data: &[u8]| {
     let spec = FilterSpec::parse(SPECS[usize::from(*pick) % SPECS.len()]).expect("a valid spec");
     let svg = SVG_OUTPUTS[usize::from(options & 3) % SVG_OUTPUTS.len()];
     let animation = options & 8 != 0;
-    let rule = SHRINK_RULES[usize::from(*pick) / SPECS.len() % SHRINK_RULES.len()];
+    let rule = ShrinkOnLoad::ALL[usize::from(*pick) / SPECS.len() % ShrinkOnLoad::ALL.len()];
     let limits = limits(animation, rule);
     let Ok(probe) = pipeline::probe(bytes, &limits) else {
         return;

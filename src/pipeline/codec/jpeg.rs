@@ -141,6 +141,9 @@ pub enum ShrinkOnLoad {
 }
 
 impl ShrinkOnLoad {
+    /// Every rule.
+    pub const ALL: [Self; 3] = [Self::Off, Self::Quality, Self::Fast];
+
     /// The setting's name, as `RENDITIOND_SHRINK_ON_LOAD` spells it.
     pub fn name(self) -> &'static str {
         match self {
@@ -152,9 +155,7 @@ impl ShrinkOnLoad {
 
     /// The setting `name` names.
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::Off, Self::Quality, Self::Fast]
-            .into_iter()
-            .find(|rule| rule.name() == name)
+        Self::ALL.into_iter().find(|rule| rule.name() == name)
     }
 
     /// How many times the rendition's size the decoded region keeps at
@@ -187,35 +188,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shrink_keeps_twice_the_output() {
-        let quality = |region, output| shrink_denominator(region, output, ShrinkOnLoad::Quality);
-        assert_eq!(quality((4000.0, 3000.0), (400, 300)), 4);
-        assert_eq!(quality((4000.0, 3000.0), (200, 150)), 8);
-        assert_eq!(quality((4000.0, 3000.0), (1200, 900)), 1);
-        assert_eq!(quality((4000.0, 3000.0), (1000, 750)), 2);
-        assert_eq!(quality((4000.0, 3000.0), (4000, 3000)), 1);
-        assert_eq!(quality((4000.0, 3000.0), (100, 2000)), 1);
-        assert_eq!(quality((4000.0, 3000.0), (1001, 750)), 1);
-    }
-
-    #[test]
-    fn fast_shrink_keeps_the_output_and_off_keeps_everything() {
-        let fast = |region, output| shrink_denominator(region, output, ShrinkOnLoad::Fast);
-        assert_eq!(fast((4000.0, 3000.0), (400, 300)), 8);
-        assert_eq!(fast((4000.0, 3000.0), (500, 375)), 8);
-        assert_eq!(fast((4000.0, 3000.0), (501, 375)), 4);
-        assert_eq!(fast((4000.0, 3000.0), (1200, 900)), 2);
-        assert_eq!(fast((4000.0, 3000.0), (2000, 1500)), 2);
-        assert_eq!(fast((4000.0, 3000.0), (2001, 1500)), 1);
-        assert_eq!(fast((4000.0, 3000.0), (100, 2000)), 1);
-        for output in [(400, 300), (100, 75), (8, 8)] {
-            assert_eq!(shrink_denominator((4000.0, 3000.0), output, ShrinkOnLoad::Off), 1);
+    fn each_rule_keeps_its_margin_over_the_output() {
+        // A 4000×3000 region to each output size: the denominator of each
+        // rule, in the order of `ALL` (off, quality, fast).
+        let cases = [
+            ((400, 300), [1, 4, 8]),
+            ((200, 150), [1, 8, 8]),
+            ((500, 375), [1, 4, 8]),
+            ((501, 375), [1, 2, 4]),
+            ((1000, 750), [1, 2, 4]),
+            ((1001, 750), [1, 1, 2]),
+            ((1200, 900), [1, 1, 2]),
+            ((2000, 1500), [1, 1, 2]),
+            ((2001, 1500), [1, 1, 1]),
+            ((4000, 3000), [1, 1, 1]),
+            ((100, 2000), [1, 1, 1]),
+            ((8, 8), [1, 8, 8]),
+        ];
+        for (output, expected) in cases {
+            let got = ShrinkOnLoad::ALL.map(|rule| shrink_denominator((4000.0, 3000.0), output, rule));
+            assert_eq!(got, expected, "{output:?}");
         }
     }
 
     #[test]
     fn shrink_rules_are_named() {
-        for rule in [ShrinkOnLoad::Off, ShrinkOnLoad::Quality, ShrinkOnLoad::Fast] {
+        for rule in ShrinkOnLoad::ALL {
             assert_eq!(ShrinkOnLoad::from_name(rule.name()), Some(rule));
         }
         assert_eq!(ShrinkOnLoad::from_name("Fast"), None);
