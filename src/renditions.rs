@@ -513,11 +513,13 @@ impl Renditions {
 
     /// The rendition's bytes and the tier they came from.
     pub async fn fetch(&self, resolved: &Resolved) -> Result<(Arc<CachedRendition>, Tier), RenditionError> {
-        let (this, owned) = (self.clone(), resolved.clone());
-        let (made, lookup) = self
-            .memory
-            .get_or_make(&resolved.key, move || async move { this.find_or_render(&owned).await })
-            .await;
+        // The service and the request are copied for the render only: a hit
+        // copies nothing.
+        let make = || {
+            let (this, owned) = (self.clone(), resolved.clone());
+            async move { this.find_or_render(&owned).await }
+        };
+        let (made, lookup) = self.memory.get_or_make(&resolved.key, make).await;
         self.metrics.cache_lookup("memory", lookup == Lookup::Hit);
         let rendition = made?;
         let tier = match lookup {
