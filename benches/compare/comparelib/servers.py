@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,13 +95,27 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             except ProcessLookupError:
                 pass
             process.wait(timeout=10)
-    else:
-        # The leader is gone; its group may not be.
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+    # The leader is gone; its group (thumbor's forked workers, still
+    # finishing a write after their SIGTERM) may not be: wait for it, so
+    # that the next run starts with none of it left.
+    _wait_group(process.pid, timeout=10)
     _running.pop(process.pid, None)
+
+
+def _wait_group(pgid: int, timeout: float) -> None:
+    """Waits until no live process is left in group `pgid` (zombies, which
+    only their parent can reap, do not count), killing what is left after
+    `timeout` seconds and waiting as long again at most."""
+    deadline = time.monotonic() + timeout
+    killed = False
+    while machine.group_members(pgid):
+        if time.monotonic() > deadline:
+            if killed:
+                return
+            with suppress(ProcessLookupError, PermissionError):
+                os.killpg(pgid, signal.SIGKILL)
+            killed, deadline = True, time.monotonic() + timeout
+        time.sleep(0.05)
 
 
 def stop_all() -> None:

@@ -4,12 +4,15 @@ timing)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from comparelib import http_bench, inprocess, machine
+from comparelib import http_bench, inprocess, machine, servers
 
 IMAGES = Path(__file__).resolve().parents[3] / "test-images"
 
@@ -171,3 +174,29 @@ def test_outputs_are_checked_against_the_plan() -> None:
     assert problem is not None
     assert "the plan says webp" in problem
     assert "no such" in (inprocess.check_output(photo.with_name("missing.jpg"), {}) or "no such").lower()
+
+
+def test_a_stopped_server_leaves_no_process_behind(tmp_path: Path) -> None:
+    # As thumbor's forked workers do: the leader exits at SIGTERM, its
+    # child takes a moment to finish a write first.
+    done = tmp_path / "done"
+    child = (
+        "import os, signal, sys, time\n"
+        "if os.fork() == 0:\n"
+        "    def finish(*_):\n"
+        "        time.sleep(0.5)\n"
+        f"        open({str(done)!r}, 'w').close()\n"
+        "        os._exit(0)\n"
+        "    signal.signal(signal.SIGTERM, finish)\n"
+        "    while True:\n"
+        "        time.sleep(0.05)\n"
+        "time.sleep(60)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", child], start_new_session=True)
+    deadline = time.monotonic() + 10
+    while len(machine.group_members(process.pid)) < 2:
+        assert time.monotonic() < deadline, "the child never started"
+        time.sleep(0.05)
+    servers._stop(process)
+    assert done.exists()
+    assert machine.group_members(process.pid) == []
