@@ -95,6 +95,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             except ProcessLookupError:
                 pass
             process.wait(timeout=10)
+    else:
+        # The leader died on its own: what it left has no reason to stay.
+        with suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
     # The leader is gone; its group (thumbor's forked workers, still
     # finishing a write after their SIGTERM) may not be: wait for it, so
     # that the next run starts with none of it left.
