@@ -176,12 +176,17 @@ impl Cleaner<'_> {
     }
 }
 
-/// Whether an animation element would write a link, a handler or a style.
+/// Whether an animation element would write a link, a handler or a style,
+/// or names its target with white space or a control character inside (no
+/// attribute has such a name, and a lenient reader might drop them).
 fn animates_forbidden(element: &Element) -> bool {
     let Some(target) = element.attribute(Namespace::None, "attributeName") else {
         return false;
     };
     let target = target.trim();
+    if target.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return true;
+    }
     let local = target
         .rsplit_once(':')
         .map_or(target, |(_, local)| local)
@@ -405,6 +410,8 @@ mod tests {
             r#"<animate attributeName="href" values="javascript:x()"/>"#,
             r#"<set attributeName="xl:href" to="javascript:x()"/>"#,
             r#"<set attributeName="onclick" to="x()"/><animate attributeName="style" to="x"/>"#,
+            r#"<set attributeName="o&#9;nload" to="x()"/>"#,
+            "<set attributeName=\"on\u{85}load\" to=\"x()\"/>",
             r#"<set attributeName="fill" to="url(/cb/x)"/>"#,
             r#"<animate attributeName="opacity" from="0" to="1" dur="1s"/></a></svg>"#,
         ))
