@@ -1,4 +1,5 @@
-//! How the process allocates: glibc's thresholds for large buffers.
+//! How the process allocates: glibc's thresholds for large buffers, and its
+//! number of arenas.
 //!
 //! A decoded original is one large buffer: 36 MB for a 12-megapixel JPEG
 //! decoded whole. glibc gives a buffer above its mmap threshold (128 KiB,
@@ -6,34 +7,78 @@
 //! kernel and returns them when it is freed, so each such render makes the
 //! kernel zero its pages again: 18 ms of system time in a 90 ms `width-1200`
 //! of a 12-megapixel JPEG. [`reuse_large_buffers`] keeps buffers under
-//! [`LARGE`] in glibc's arenas, for the next render to reuse.
+//! [`LARGE`] in glibc's arenas, for the next render to reuse, and
+//! [`limit_arenas`] bounds how many arenas keep them.
 
 /// Buffers up to this size come from glibc's arenas, and each arena keeps up
 /// to this much freed memory for reuse instead of returning it at once.
 pub const LARGE: usize = 64 << 20;
 
 /// Raises glibc's mmap and trim thresholds to [`LARGE`], unless the operator
-/// tuned them (`GLIBC_TUNABLES` with a `glibc.malloc.` setting, or
-/// `MALLOC_MMAP_THRESHOLD_` / `MALLOC_TRIM_THRESHOLD_`). Call it before
-/// threads start. Returns whether the thresholds were set.
+/// set either (`GLIBC_TUNABLES` with `glibc.malloc.mmap_threshold` or
+/// `glibc.malloc.trim_threshold`, or `MALLOC_MMAP_THRESHOLD_` /
+/// `MALLOC_TRIM_THRESHOLD_`). Call it before threads start. Returns whether
+/// the thresholds were set.
 pub fn reuse_large_buffers() -> bool {
-    let tuned = std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| t.to_string_lossy().contains("glibc.malloc."))
-        || ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"]
-            .iter()
-            .any(|var| std::env::var_os(var).is_some());
-    !tuned && set_thresholds()
+    !operator_set(
+        &["mmap_threshold", "trim_threshold"],
+        &["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"],
+    ) && set(&[(Setting::MmapThreshold, LARGE), (Setting::TrimThreshold, LARGE)])
+}
+
+/// Limits glibc to one arena per render worker (at least two) instead of
+/// eight per core, unless the operator set it (`glibc.malloc.arena_max` or
+/// `MALLOC_ARENA_MAX`): each arena may keep up to [`LARGE`] of freed memory,
+/// and the threads that read originals and run renders are many more than
+/// the cores. Call it before threads start. Returns whether it was set.
+pub fn limit_arenas(workers: usize) -> bool {
+    !operator_set(&["arena_max"], &["MALLOC_ARENA_MAX"]) && set(&[(Setting::ArenaMax, workers.max(2))])
+}
+
+/// Whether the environment sets one of glibc's malloc `tunables` (through
+/// `GLIBC_TUNABLES`) or one of the older `variables`.
+fn operator_set(tunables: &[&str], variables: &[&str]) -> bool {
+    std::env::var_os("GLIBC_TUNABLES").is_some_and(|t| names_tunable(&t.to_string_lossy(), tunables))
+        || variables.iter().any(|var| std::env::var_os(var).is_some())
+}
+
+/// Whether a `GLIBC_TUNABLES` value (`name=value:name=value`) sets one of
+/// the `glibc.malloc.` `tunables`.
+fn names_tunable(glibc_tunables: &str, tunables: &[&str]) -> bool {
+    glibc_tunables.split(':').any(|pair| {
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        name.trim()
+            .strip_prefix("glibc.malloc.")
+            .is_some_and(|n| tunables.contains(&n))
+    })
+}
+
+/// One of glibc's `mallopt` parameters.
+#[derive(Clone, Copy)]
+enum Setting {
+    MmapThreshold,
+    TrimThreshold,
+    ArenaMax,
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn set_thresholds() -> bool {
-    let large = libc::c_int::try_from(LARGE).unwrap_or(libc::c_int::MAX);
-    // SAFETY: mallopt only sets two of glibc's allocation thresholds; any
-    // value is valid for both, and it reports whether it took it.
-    unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, large) == 1 && libc::mallopt(libc::M_TRIM_THRESHOLD, large) == 1 }
+fn set(settings: &[(Setting, usize)]) -> bool {
+    settings.iter().all(|&(setting, value)| {
+        let parameter = match setting {
+            Setting::MmapThreshold => libc::M_MMAP_THRESHOLD,
+            Setting::TrimThreshold => libc::M_TRIM_THRESHOLD,
+            Setting::ArenaMax => libc::M_ARENA_MAX,
+        };
+        let value = libc::c_int::try_from(value).unwrap_or(libc::c_int::MAX);
+        // SAFETY: mallopt only sets one of glibc's allocation parameters;
+        // any value is valid for these three, and it reports whether it
+        // took it.
+        unsafe { libc::mallopt(parameter, value) == 1 }
+    })
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn set_thresholds() -> bool {
+fn set(_settings: &[(Setting, usize)]) -> bool {
     false
 }
 
@@ -64,5 +109,25 @@ mod tests {
         let new_pages = faults() - before;
         // Fresh pages would be one fault per 4 KiB page: 8,790.
         assert!(new_pages < 100, "{new_pages} page faults");
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::names_tunable;
+
+    #[test]
+    fn an_operators_tunable_is_recognised_by_its_exact_name() {
+        let thresholds = ["mmap_threshold", "trim_threshold"];
+        assert!(names_tunable("glibc.malloc.mmap_threshold=4194304", &thresholds));
+        assert!(names_tunable(
+            "glibc.malloc.arena_max=2:glibc.malloc.trim_threshold=0",
+            &thresholds
+        ));
+        assert!(!names_tunable("glibc.malloc.arena_max=2", &thresholds));
+        assert!(names_tunable("glibc.malloc.arena_max=2", &["arena_max"]));
+        assert!(!names_tunable("glibc.malloc.mmap_threshold_x=1", &thresholds));
+        assert!(!names_tunable("glibc.pthread.mutex_spin_count=1", &thresholds));
+        assert!(!names_tunable("", &thresholds));
     }
 }

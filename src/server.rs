@@ -54,32 +54,9 @@ pub fn init_logging(format: LogFormat) {
 
 /// Runs the server until it is told to stop.
 pub fn serve(config: Config) -> Result<(), ServeError> {
-    return_large_buffers_at_once(config.workers);
+    crate::allocator::limit_arenas(config.workers);
     actix_web::rt::System::new().block_on(run(config))
 }
-
-/// Pixel buffers of 4 MiB or more are mapped and unmapped whole, so the
-/// memory a render frees goes back to the system when it ends and the
-/// process's resident memory follows the render budget. (glibc otherwise
-/// raises its mapping threshold to 32 MiB as large blocks are freed, then
-/// keeps freed buffers below it in per-thread arenas.) There is one arena
-/// per `workers` (at least two), not glibc's eight per core: each keeps up
-/// to the trim threshold of freed memory, and the threads that read
-/// originals and run renders are many more than the cores.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_buffers_at_once(workers: usize) {
-    let arenas = i32::try_from(workers.max(2)).unwrap_or(i32::MAX);
-    // SAFETY: mallopt only sets allocator parameters; it is called before
-    // the runtime starts any thread.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
-    }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_buffers_at_once(_workers: usize) {}
 
 async fn run(config: Config) -> Result<(), ServeError> {
     let generated = config.signing_keys.is_empty();

@@ -1,6 +1,7 @@
 //! Resource limits of the running service: renders detached from their
 //! clients, the render deadline, shutdown with a render past it, and the
-//! memory budget under concurrent large renders.
+//! memory budget under concurrent large renders, and the reuse of large
+//! buffers from one render to the next.
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -203,6 +204,52 @@ fn peak_memory_stays_under_the_budget_with_16_large_renders_at_once() {
         peak >> 20,
         baseline >> 20,
         BUDGET >> 20
+    );
+}
+
+/// Minor page faults of a process so far, all its threads together.
+fn minor_faults(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
+    let after_name = stat.rsplit_once(')').expect("(comm)").1;
+    // Field 10 of stat, the 8th after the name: minflt.
+    after_name
+        .split_whitespace()
+        .nth(7)
+        .expect("minflt")
+        .parse()
+        .expect("a count")
+}
+
+#[test]
+fn a_served_render_reuses_the_large_buffers_of_the_last() {
+    let folder = originals("reuse");
+    // Decoded whole, 3000×2000 is an 18 MB buffer: over glibc's own mmap
+    // threshold (at most 32 MiB, often lower), under renditiond's 64 MiB.
+    let image = image::RgbImage::from_fn(3000, 2000, |x, y| image::Rgb([(x / 12) as u8, (y / 8) as u8, 90]));
+    image.save(folder.join("large.jpg")).expect("writes");
+    // Cold originals, so that every render decodes (the decoded-originals
+    // cache keeps an original only from its second decode).
+    for i in 0..12 {
+        std::os::unix::fs::symlink(folder.join("large.jpg"), folder.join(format!("large-{i}.jpg"))).expect("links");
+    }
+    let server = Server::start(&[
+        ("RENDITIOND_ORIGINALS", folder.to_string_lossy().as_ref()),
+        ("RENDITIOND_WORKERS", "2"),
+    ]);
+    let render = |i: usize| {
+        let answer = server.get_within(&path("width-2900", &format!("large-{i}.jpg")), Duration::from_secs(60));
+        assert_eq!(answer.status, 200);
+    };
+    // Both workers' arenas have held the buffers once.
+    (0..4).for_each(render);
+    let before = minor_faults(server.pid());
+    (4..12).for_each(render);
+    let per_render = (minor_faults(server.pid()) - before) / 8;
+    // Fresh pages for the decode alone would be 18 MB / 4 KiB = 4,395.
+    eprintln!("{per_render} minor page faults per render");
+    assert!(
+        per_render < 1_500,
+        "{per_render} page faults per render: its buffers were not reused"
     );
 }
 
