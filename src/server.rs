@@ -54,7 +54,6 @@ pub fn init_logging(format: LogFormat) {
 
 /// Runs the server until it is told to stop.
 pub fn serve(config: Config) -> Result<(), ServeError> {
-    crate::allocator::limit_arenas(config.workers);
     actix_web::rt::System::new().block_on(run(config))
 }
 
