@@ -1,7 +1,7 @@
 //! Resource limits of the running service: renders detached from their
-//! clients, the render deadline, shutdown with a render past it, and the
-//! memory budget under concurrent large renders, and the reuse of large
-//! buffers from one render to the next.
+//! clients, the render deadline, shutdown with a render past it, the memory
+//! budget under concurrent large renders, and the reuse of large buffers
+//! from one render to the next.
 
 use std::io::Write;
 use std::net::TcpStream;
